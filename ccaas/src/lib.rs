@@ -1,0 +1,1 @@
+//! sfcbc-ccaas: the chaincode-as-a-service server for the SFC contract.

@@ -1,0 +1,1 @@
+//! sfcbc-fabric: Hyperledger Fabric's wire protocols for every sfcbc crate.
