@@ -1,0 +1,1 @@
+//! sfcbc-devnet: an embedded, Fabric-compatible network in one process.
