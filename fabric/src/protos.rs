@@ -35,6 +35,24 @@ pub mod protos {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+/// Package `lifecycle` (the `_lifecycle` system chaincode).
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod lifecycle {
+    include!(concat!(env!("OUT_DIR"), "/lifecycle.rs"));
+}
+
+/// Package `orderer`.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod orderer {
+    include!(concat!(env!("OUT_DIR"), "/orderer.rs"));
+}
+
+/// Package `gateway`.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod gateway {
+    include!(concat!(env!("OUT_DIR"), "/gateway.rs"));
+}
+
 /// Package `rwset`; its `kvrwset` package is nested here as [`rwset::kvrwset`].
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod rwset {
