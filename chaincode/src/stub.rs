@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use crate::keys;
+
 /// A failure of the stub itself (the peer refused a shim call, the stream broke), as opposed
 /// to a business error of the contract. The peer's message is kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,10 +101,16 @@ pub trait Stub: Send + Sync {
     /// `DelState`.
     async fn del_state(&self, key: &str) -> Result<(), StubError>;
     /// `GetStateByRange` (all results; `end` exclusive, empty `end` means no bound).
+    ///
+    /// This is the raw shim call the peer answers (Go's `handleGetStateByRange`): it checks no
+    /// keys, because the partial-composite-key queries below go through it with keys that
+    /// start with `\x00`. Contract code calls [`Stub::get_state_by_simple_range`], which
+    /// validates like Go's `GetStateByRange`.
     async fn get_state_by_range(&self, start: &str, end: &str)
     -> Result<Vec<KeyValue>, StubError>;
     /// `GetStateByRangeWithPagination`: at most `page_size` results from `bookmark` on
-    /// (an empty bookmark starts at `start`). Only for read-only transactions.
+    /// (an empty bookmark starts at `start`). Only for read-only transactions: the peer
+    /// refuses every write after it. Raw shim call, like [`Stub::get_state_by_range`].
     async fn get_state_by_range_with_pagination(
         &self,
         start: &str,
@@ -139,4 +147,65 @@ pub trait Stub: Send + Sync {
 
     /// `SetEvent`: Fabric keeps one event per transaction; a later call replaces the earlier.
     fn set_event(&self, name: &str, payload: Vec<u8>) -> Result<(), StubError>;
+
+    // ---- provided methods: what the Go shim does on the chaincode side of the wire ----
+
+    /// Go's `GetStateByRange`: an empty `start` becomes `\x01`, and neither key may start
+    /// with `\x00` (the composite-key namespace).
+    async fn get_state_by_simple_range(
+        &self,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<KeyValue>, StubError> {
+        let start = if start.is_empty() {
+            keys::EMPTY_KEY_SUBSTITUTE
+        } else {
+            start
+        };
+        keys::validate_simple_keys(&[start, end])?;
+        self.get_state_by_range(start, end).await
+    }
+
+    /// Go's `GetStateByRangeWithPagination`, with the same key checks as
+    /// [`Stub::get_state_by_simple_range`].
+    async fn get_state_by_simple_range_with_pagination(
+        &self,
+        start: &str,
+        end: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(Vec<KeyValue>, QueryMetadata), StubError> {
+        let start = if start.is_empty() {
+            keys::EMPTY_KEY_SUBSTITUTE
+        } else {
+            start
+        };
+        keys::validate_simple_keys(&[start, end])?;
+        self.get_state_by_range_with_pagination(start, end, page_size, bookmark)
+            .await
+    }
+
+    /// Go's `GetStateByPartialCompositeKey`: every key `CreateCompositeKey(object_type,
+    /// attributes)` is a prefix of, in key order.
+    async fn get_state_by_partial_composite_key(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<KeyValue>, StubError> {
+        let (start, end) = keys::partial_composite_key_range(object_type, attributes)?;
+        self.get_state_by_range(&start, &end).await
+    }
+
+    /// Go's `GetStateByPartialCompositeKeyWithPagination`. Read-only transactions only.
+    async fn get_state_by_partial_composite_key_with_pagination(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(Vec<KeyValue>, QueryMetadata), StubError> {
+        let (start, end) = keys::partial_composite_key_range(object_type, attributes)?;
+        self.get_state_by_range_with_pagination(&start, &end, page_size, bookmark)
+            .await
+    }
 }

@@ -1,0 +1,130 @@
+//! `RecordHops(chain, psiid, recordsJSON)` — submit, the hop's SP only: 1..=1000 records of
+//! processed datagrams in one transaction, one `HopRecorded` event with their output hashes.
+//!
+//! Every write goes to a key unique to this transaction or message (`rec~…~{txid}~{n}`,
+//! `out~…~{output_hash}`, `used~…~{input_hash}`), so records of different messages never
+//! conflict. The reads are deliberate: `chain~{chain}` for access (a record made against a
+//! replaced chain version fails validation), and for `hash` policies the replay guard
+//! `used~{chain}~{psiid}~{input_hash}` (two uses of one input hash conflict, one fails).
+
+use std::collections::BTreeSet;
+
+use super::{Ctx, TxInfo, TxKind, expect_args, parse_arg, to_json};
+use crate::access;
+use crate::error::{ContractError, Result};
+use crate::keys;
+use crate::types::{
+    ChainState, HopRecord, HopRecordInput, HopRecordedEvent, OutRecord, UsedRecord,
+};
+use crate::validate::{self, limits};
+
+pub const INFO: TxInfo = TxInfo {
+    name: "RecordHops",
+    kind: TxKind::Submit,
+    params: &["chain", "psiid", "recordsJSON"],
+    returns: "HopRecordedEvent",
+};
+
+pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
+    // parse
+    let args = expect_args(&INFO, args)?;
+    validate::id("chain", args[0])?;
+    validate::psiid("psiid", args[1])?;
+    let records: Vec<HopRecordInput> = parse_arg("recordsJSON", args[2])?;
+    if records.is_empty() || records.len() > limits::MAX_RECORDS_PER_TX {
+        return Err(ContractError::bad(
+            "recordsJSON",
+            format!(
+                "{} records; one transaction holds 1..={}",
+                records.len(),
+                limits::MAX_RECORDS_PER_TX
+            ),
+        ));
+    }
+    let mut outputs = BTreeSet::new();
+    for (i, r) in records.iter().enumerate() {
+        validate::hash(&format!("recordsJSON[{i}].inputHash"), &r.input_hash)?;
+        validate::hash(&format!("recordsJSON[{i}].outputHash"), &r.output_hash)?;
+        validate::address(&format!("recordsJSON[{i}].src"), &r.src)?;
+        validate::address(&format!("recordsJSON[{i}].next"), &r.next)?;
+        if !outputs.insert(r.output_hash.as_str()) {
+            return Err(ContractError::bad(
+                format!("recordsJSON[{i}].outputHash"),
+                format!("{} appears twice in the batch", r.output_hash),
+            ));
+        }
+    }
+
+    // check access
+    let chain = ctx.load_chain(args[0]).await?;
+    let (_, hop) = chain.hop(args[1]).ok_or_else(|| {
+        ContractError::NotFound(format!("hop {} is not in chain {}", args[1], chain.id))
+    })?;
+    access::require_hop_sp(&chain, hop, &ctx.caller)?;
+    if chain.state == ChainState::Disabled {
+        return Err(ContractError::Conflict(format!(
+            "chain {} is disabled; it takes no records",
+            chain.id
+        )));
+    }
+
+    // replay guard (reads see committed state only, so duplicates in the batch are checked here)
+    if hop.validation.checks_hash() {
+        let mut inputs = BTreeSet::new();
+        for (i, r) in records.iter().enumerate() {
+            if !inputs.insert(r.input_hash.as_str()) {
+                return Err(ContractError::Conflict(format!(
+                    "replay: recordsJSON[{i}].inputHash {} appears twice in the batch",
+                    r.input_hash
+                )));
+            }
+            let key = keys::used_key(&chain.id, &hop.psiid, &r.input_hash)?;
+            if let Some(used) = ctx.get_json::<UsedRecord>(&key).await? {
+                return Err(ContractError::Conflict(format!(
+                    "replay: recordsJSON[{i}].inputHash {} was used in tx {}; resubmit the other records",
+                    r.input_hash, used.tx_id
+                )));
+            }
+        }
+    }
+
+    // act: blind writes to keys unique to this tx or message
+    let tx_id = ctx.tx_id().to_owned();
+    for (n, r) in records.iter().enumerate() {
+        let record = HopRecord {
+            chain: chain.id.clone(),
+            psiid: hop.psiid.clone(),
+            seq: r.seq,
+            input_hash: r.input_hash.clone(),
+            output_hash: r.output_hash.clone(),
+            src: r.src.clone(),
+            next: r.next.clone(),
+            ts: ctx.now.clone(),
+            tx_id: tx_id.clone(),
+        };
+        ctx.put_json(&keys::record_key(&chain.id, &hop.psiid, &tx_id, n)?, &record)
+            .await?;
+        let out = OutRecord {
+            tx_id: tx_id.clone(),
+            seq: r.seq,
+            ts: ctx.now.clone(),
+        };
+        ctx.put_json(&keys::out_key(&chain.id, &hop.psiid, &r.output_hash)?, &out)
+            .await?;
+        if hop.validation.checks_hash() {
+            let used = UsedRecord {
+                tx_id: tx_id.clone(),
+            };
+            ctx.put_json(&keys::used_key(&chain.id, &hop.psiid, &r.input_hash)?, &used)
+                .await?;
+        }
+    }
+    let event = HopRecordedEvent {
+        chain: chain.id.clone(),
+        psiid: hop.psiid.clone(),
+        outputs: records.iter().map(|r| r.output_hash.clone()).collect(),
+        tx_id,
+    };
+    ctx.emit("HopRecorded", &event)?;
+    to_json(&event)
+}
