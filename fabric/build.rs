@@ -33,6 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
 
     let fds = protox::compile(&names, [&root])?;
+    // Kept for tests (and gRPC reflection): the descriptors exactly as compiled.
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("fabric_descriptor_set.bin"),
+        protox::prost::Message::encode_to_vec(&fds),
+    )?;
 
     tonic_prost_build::configure()
         .build_client(true)

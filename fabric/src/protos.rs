@@ -73,3 +73,9 @@ pub use rwset::kvrwset;
 pub mod queryresult {
     include!(concat!(env!("OUT_DIR"), "/queryresult.rs"));
 }
+
+/// The encoded `google.protobuf.FileDescriptorSet` of every `.proto` file in
+/// `fabric/protos/` (and the well-known types they import), exactly as `build.rs` compiled
+/// them. Useful for gRPC server reflection and for checking our wire facts in tests.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/fabric_descriptor_set.bin"));
