@@ -3,6 +3,8 @@
 //! [`header`] holds the hash rules on plain fields (the ledger uses them to check its
 //! chain without decoding protobufs).
 
+pub mod assemble;
 pub mod header;
 
+pub use assemble::*;
 pub use header::{HeaderFields, data_hash, header_bytes, header_hash};
