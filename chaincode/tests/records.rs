@@ -226,14 +226,18 @@ fn get_errors_paginates() {
 
 #[test]
 fn the_stub_refuses_writes_after_pagination() {
-    // The rule every submit transaction must respect: it never paginates, or its writes fail.
+    // The rule every submit transaction must respect: once a transaction paginated, a peer
+    // refuses its writes, so a submit that paginated would fail with 500.
     let ledger = MemLedger::new("sfc1");
     let stub = ledger.tx(owner());
-    let args: Vec<Vec<u8>> = ["GetRecords", CHAIN, "", "1", ""].iter().map(|a| a.as_bytes().to_vec()).collect();
-    futures::executor::block_on(sfcbc_chaincode::dispatch(&stub, &args));
-    let args: Vec<Vec<u8>> = ["CreateChain", &chain_json("none")].iter().map(|a| a.as_bytes().to_vec()).collect();
-    // GetRecords on a missing chain does not reach the paginated query; force one:
-    let _ = futures::executor::block_on(sfcbc_chaincode::Stub::get_state_by_range_with_pagination(&stub, "a", "b", 1, ""));
+    futures::executor::block_on(sfcbc_chaincode::Stub::get_state_by_range_with_pagination(
+        &stub, "a", "b", 1, "",
+    ))
+    .unwrap();
+    let args: Vec<Vec<u8>> = ["CreateChain", &chain_json("none")]
+        .iter()
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
     let response = futures::executor::block_on(sfcbc_chaincode::dispatch(&stub, &args));
     assert_eq!(response.status, 500);
     assert!(response.message.contains("paginated query"));
