@@ -1,0 +1,155 @@
+//! Property tests: composite-key round trips, records of different messages never read a
+//! key the other writes (so they cannot MVCC-conflict), and the dispatcher never panics on
+//! arbitrary input and answers garbage with an error status.
+
+mod common;
+
+use common::*;
+use futures::executor::block_on;
+use proptest::prelude::*;
+use sfcbc_chaincode::keys::{
+    create_composite_key, partial_composite_key_range, split_composite_key,
+    validate_composite_key_attribute_bytes,
+};
+use sfcbc_chaincode::tx::TRANSACTIONS;
+use sfcbc_chaincode::{Creator, dispatch};
+
+/// Strings without U+0000 and U+10FFFF (everything else, including other supplementary
+/// characters, is a valid attribute).
+fn attribute() -> impl Strategy<Value = String> {
+    any::<String>().prop_map(|s| s.replace(['\u{0}', '\u{10FFFF}'], ""))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn composite_keys_round_trip(object_type in attribute(), attrs in prop::collection::vec(attribute(), 0..6)) {
+        let refs: Vec<&str> = attrs.iter().map(String::as_str).collect();
+        let key = create_composite_key(&object_type, &refs).unwrap();
+        prop_assert_eq!(split_composite_key(&key).unwrap(), (object_type.clone(), attrs.clone()));
+        // Every key built from a prefix of the attributes bounds this key's range query.
+        for n in 0..=refs.len() {
+            let (start, end) = partial_composite_key_range(&object_type, &refs[..n]).unwrap();
+            prop_assert!(start.as_str() <= key.as_str() && key.as_str() < end.as_str());
+        }
+    }
+
+    #[test]
+    fn reserved_runes_are_rejected(prefix in attribute(), suffix in attribute(), max in any::<bool>()) {
+        let bad = format!("{prefix}{}{suffix}", if max { '\u{10FFFF}' } else { '\u{0}' });
+        prop_assert!(create_composite_key(&bad, &[]).is_err());
+        prop_assert!(create_composite_key("t", &["ok", &bad]).is_err());
+    }
+
+    #[test]
+    fn attribute_bytes_validate_like_go(bytes in prop::collection::vec(any::<u8>(), 0..32)) {
+        let ok = validate_composite_key_attribute_bytes(&bytes).is_ok();
+        let expected = match std::str::from_utf8(&bytes) {
+            Ok(s) => !s.contains(['\u{0}', '\u{10FFFF}']),
+            Err(_) => false,
+        };
+        prop_assert_eq!(ok, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Two RecordHops of different messages, endorsed on the same state (the worst case:
+    /// same hop, same block), never read a key the other writes — besides `chain~`, which no
+    /// record writes — and both commit in either order.
+    #[test]
+    fn records_of_different_messages_never_conflict(
+        policy in prop::sample::select(vec!["none", "hash", "address", "hash+address"]),
+        a in prop::collection::btree_set(0u32..1000, 1..8),
+        b in prop::collection::btree_set(1000u32..2000, 1..8),
+        same_hop in any::<bool>(),
+        a_first in any::<bool>(),
+    ) {
+        let mut net = Net::with_chain(policy);
+        let batch = |msgs: &std::collections::BTreeSet<u32>| {
+            serde_json::json!(msgs.iter().map(|m| rec(
+                u64::from(*m), &hash(&format!("in{m}")), &hash(&format!("out{m}")), HOP1_ADDR, HOP3_ADDR,
+            )).collect::<Vec<_>>()).to_string()
+        };
+        let (hop_b, sp_b) = if same_hop { (HOP2, sp2()) } else { (HOP3, sp3()) };
+        let tx_a = net.stub(sp2(), &[]);
+        let tx_b = net.stub(sp_b, &[]).with_tx_id("tx-b");
+        prop_assert_eq!(net.run(&tx_a, &["RecordHops", CHAIN, HOP2, &batch(&a)]).status(), 200);
+        prop_assert_eq!(net.run(&tx_b, &["RecordHops", CHAIN, hop_b, &batch(&b)]).status(), 200);
+        let (ra, rb) = (tx_a.record(), tx_b.record());
+        for (reader, writer) in [(&ra, &rb), (&rb, &ra)] {
+            prop_assert!(reader.range_reads.is_empty());
+            for key in reader.read_keys() {
+                prop_assert!(!writer.writes.contains_key(&key), "reads {:?} that the other writes", key);
+            }
+            prop_assert!(!writer.writes.contains_key(&sfcbc_chaincode::keys::chain_key(CHAIN).unwrap()));
+        }
+        let (first, second) = if a_first { (&tx_a, &tx_b) } else { (&tx_b, &tx_a) };
+        prop_assert!(net.ledger.commit(first).is_ok());
+        prop_assert!(net.ledger.commit(second).is_ok());
+    }
+}
+
+fn function_name() -> impl Strategy<Value = Vec<u8>> {
+    let known: Vec<Vec<u8>> = TRANSACTIONS
+        .iter()
+        .map(|t| t.name.as_bytes().to_vec())
+        .chain([b"org.hyperledger.fabric:GetMetadata".to_vec(), b"SfcContract:CheckIn".to_vec()])
+        .collect();
+    prop_oneof![
+        prop::sample::select(known),
+        prop::collection::vec(any::<u8>(), 0..40),
+        any::<String>().prop_map(String::into_bytes),
+    ]
+}
+
+fn arg() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64),
+        any::<String>().prop_map(String::into_bytes),
+        Just(CHAIN.as_bytes().to_vec()),
+        Just(HOP2.as_bytes().to_vec()),
+        Just(b"[]".to_vec()),
+        Just(b"{}".to_vec()),
+        Just(b"".to_vec()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dispatcher_never_panics_and_rejects_garbage(
+        name in function_name(),
+        args in prop::collection::vec(arg(), 0..6),
+        who in 0usize..4,
+        transient in prop::collection::btree_map("[a-z]{1,8}", prop::collection::vec(any::<u8>(), 0..40), 0..3),
+    ) {
+        let net = Net::with_chain("hash+address");
+        let creator = match who {
+            0 => owner(),
+            1 => sp2(),
+            2 => stranger(),
+            _ => Creator { msp_id: "X".into(), id_bytes: b"junk".to_vec() },
+        };
+        let mut stub = net.ledger.tx(creator);
+        stub.transient = transient;
+        let mut call = vec![name.clone()];
+        call.extend(args.iter().cloned());
+        let response = block_on(dispatch(&stub, &call));
+        let legit = args.is_empty()
+            && (name == b"ListChains" || name == b"org.hyperledger.fabric:GetMetadata");
+        if legit {
+            prop_assert!(response.status == 200 || response.status == 403);
+        } else {
+            prop_assert!(
+                matches!(response.status, 400 | 403 | 404 | 409),
+                "status {} for {:?}: {}", response.status, String::from_utf8_lossy(&name), response.message
+            );
+            prop_assert!(response.payload.is_empty());
+            prop_assert!(!response.message.is_empty());
+        }
+    }
+}
