@@ -71,8 +71,8 @@ pub fn client_id_with(pem: &[u8], format: GoDnFormat) -> Result<String, Identity
 
 /// The unencoded id `x509::<subject>::<issuer>` of a DER certificate.
 pub fn client_id_plain_der(der: &[u8], format: GoDnFormat) -> Result<String, IdentityError> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| IdentityError::Certificate(e.to_string()))?;
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|e| IdentityError::Certificate(e.to_string()))?;
     Ok(format!(
         "x509::{}::{}",
         go_name_string(cert.subject(), format)?,
@@ -82,13 +82,12 @@ pub fn client_id_plain_der(der: &[u8], format: GoDnFormat) -> Result<String, Ide
 
 /// Like Go's `pem.Decode`: the first PEM block, whatever its type.
 fn first_pem_block(pem: &[u8]) -> Result<Vec<u8>, IdentityError> {
-    for item in x509_parser::pem::Pem::iter_from_buffer(pem) {
-        match item {
-            Ok(block) => return Ok(block.contents),
-            Err(_) => return Err(IdentityError::NoPem),
-        }
+    // A malformed first block counts as none (Go would look for a later block; a
+    // SerializedIdentity holds exactly one).
+    match x509_parser::pem::Pem::iter_from_buffer(pem).next() {
+        Some(Ok(block)) => Ok(block.contents),
+        _ => Err(IdentityError::NoPem),
     }
-    Err(IdentityError::NoPem)
 }
 
 /// A parsed attribute value, as Go's `readASN1Any` leaves it.
@@ -296,7 +295,10 @@ fn is_printable(b: u8, tolerant: bool) -> bool {
 }
 
 /// Go's `readASN1Any` / `parseASN1String` on one attribute value.
-fn parse_value(any: &x509_parser::der_parser::asn1_rs::Any<'_>, format: GoDnFormat) -> Result<Value, IdentityError> {
+fn parse_value(
+    any: &x509_parser::der_parser::asn1_rs::Any<'_>,
+    format: GoDnFormat,
+) -> Result<Value, IdentityError> {
     let header = &any.header;
     let data = any.data;
     let universal = header.class() == x509_parser::der_parser::asn1_rs::Class::Universal
@@ -318,7 +320,11 @@ fn parse_value(any: &x509_parser::der_parser::asn1_rs::Any<'_>, format: GoDnForm
                     .map(|s| Value::Str(s.to_owned()))
                     .map_err(|_| bad("UTF-8 string"));
             }
-            30 => return bmp_string(data).map(Value::Str).ok_or_else(|| bad("BMPString")),
+            30 => {
+                return bmp_string(data)
+                    .map(Value::Str)
+                    .ok_or_else(|| bad("BMPString"));
+            }
             22 => {
                 if !data.is_ascii() {
                     return Err(bad("IA5String"));

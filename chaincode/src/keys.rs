@@ -181,8 +181,14 @@ mod tests {
     #[test]
     fn layout_matches_go_shim_bytes() {
         let key = create_composite_key("rec", &["c1", "Org1:NameWriter:1", "tx", "0000"]).unwrap();
-        assert_eq!(key, "\u{0}rec\u{0}c1\u{0}Org1:NameWriter:1\u{0}tx\u{0}0000\u{0}");
-        assert_eq!(create_composite_key("chain", &[]).unwrap(), "\u{0}chain\u{0}");
+        assert_eq!(
+            key,
+            "\u{0}rec\u{0}c1\u{0}Org1:NameWriter:1\u{0}tx\u{0}0000\u{0}"
+        );
+        assert_eq!(
+            create_composite_key("chain", &[]).unwrap(),
+            "\u{0}chain\u{0}"
+        );
         let (s, e) = partial_composite_key_range("rec", &["c1"]).unwrap();
         assert_eq!(s, "\u{0}rec\u{0}c1\u{0}");
         assert_eq!(e.as_bytes(), b"\x00rec\x00c1\x00\xf4\x8f\xbf\xbf");

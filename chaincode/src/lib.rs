@@ -20,8 +20,7 @@ pub use access::Config;
 pub use error::ContractError;
 pub use identity::{Caller, GoDnFormat, IdentityError, client_id, client_id_with};
 pub use stub::{
-    ChaincodeEvent, Creator, KeyModification, KeyValue, QueryMetadata, Stub, StubError,
-    TxTimestamp,
+    ChaincodeEvent, Creator, KeyModification, KeyValue, QueryMetadata, Stub, StubError, TxTimestamp,
 };
 
 use tx::Ctx;
@@ -75,7 +74,10 @@ pub async fn dispatch_with(config: &Config, stub: &dyn Stub, args: &[Vec<u8>]) -
 
 async fn run(config: &Config, stub: &dyn Stub, args: &[Vec<u8>]) -> error::Result<Vec<u8>> {
     let Some((name, args)) = args.split_first() else {
-        return Err(ContractError::bad("function", "missing: no function name given"));
+        return Err(ContractError::bad(
+            "function",
+            "missing: no function name given",
+        ));
     };
     let total: usize = name.len() + args.iter().map(Vec::len).sum::<usize>();
     if total > validate::limits::MAX_ARGS_BYTES {

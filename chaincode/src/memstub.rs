@@ -15,8 +15,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::stub::{
-    ChaincodeEvent, Creator, KeyModification, KeyValue, QueryMetadata, Stub, StubError,
-    TxTimestamp,
+    ChaincodeEvent, Creator, KeyModification, KeyValue, QueryMetadata, Stub, StubError, TxTimestamp,
 };
 
 /// The peer's message when a transaction writes after a paginated query.
@@ -314,8 +313,13 @@ impl MemStub {
         Ok(())
     }
 
-    fn range_query(&self, start: &str, end: &str, paginated: bool, page: Option<(i32, &str)>)
-        -> Result<(Vec<KeyValue>, QueryMetadata), StubError> {
+    fn range_query(
+        &self,
+        start: &str,
+        end: &str,
+        paginated: bool,
+        page: Option<(i32, &str)>,
+    ) -> Result<(Vec<KeyValue>, QueryMetadata), StubError> {
         let from = match page {
             Some((_, bookmark)) if !bookmark.is_empty() => bookmark,
             _ => start,
@@ -406,11 +410,7 @@ impl Stub for MemStub {
         Ok(())
     }
 
-    async fn get_state_by_range(
-        &self,
-        start: &str,
-        end: &str,
-    ) -> Result<Vec<KeyValue>, StubError> {
+    async fn get_state_by_range(&self, start: &str, end: &str) -> Result<Vec<KeyValue>, StubError> {
         Ok(self.range_query(start, end, false, None)?.0)
     }
 
@@ -425,12 +425,7 @@ impl Stub for MemStub {
     }
 
     async fn get_history_for_key(&self, key: &str) -> Result<Vec<KeyModification>, StubError> {
-        Ok(self
-            .snapshot
-            .history
-            .get(key)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.snapshot.history.get(key).cloned().unwrap_or_default())
     }
 
     async fn get_private_data(
@@ -543,7 +538,12 @@ mod tests {
             Err(CommitError::MvccReadConflict("k".into()))
         );
         assert_eq!(ledger.get("k"), Some(&b"a"[..]));
-        assert_eq!(block_on(ledger.tx(creator()).get_history_for_key("k")).unwrap().len(), 2);
+        assert_eq!(
+            block_on(ledger.tx(creator()).get_history_for_key("k"))
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -106,8 +106,7 @@ pub trait Stub: Send + Sync {
     /// keys, because the partial-composite-key queries below go through it with keys that
     /// start with `\x00`. Contract code calls [`Stub::get_state_by_simple_range`], which
     /// validates like Go's `GetStateByRange`.
-    async fn get_state_by_range(&self, start: &str, end: &str)
-    -> Result<Vec<KeyValue>, StubError>;
+    async fn get_state_by_range(&self, start: &str, end: &str) -> Result<Vec<KeyValue>, StubError>;
     /// `GetStateByRangeWithPagination`: at most `page_size` results from `bookmark` on
     /// (an empty bookmark starts at `start`). Only for read-only transactions: the peer
     /// refuses every write after it. Raw shim call, like [`Stub::get_state_by_range`].

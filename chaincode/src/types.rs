@@ -436,9 +436,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(hop.collection_name(), "_implicit_org_Org1MSP");
-        assert!(serde_json::from_str::<Hop>(
-            r#"{"psiid":"a","spMsp":"b","address":"c","validation":"hash","extra":1}"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<Hop>(
+                r#"{"psiid":"a","spMsp":"b","address":"c","validation":"hash","extra":1}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -149,7 +149,11 @@ pub fn same_address(a: &str, b: &str) -> bool {
 
 /// A SHA-256 hash: 64 lowercase hex characters.
 pub fn hash(field: &str, value: &str) -> Result<()> {
-    if value.len() != 64 || !value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if value.len() != 64
+        || !value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(ContractError::bad(
             field,
             format!("{} is not a SHA-256 hash (64 lowercase hex)", shown(value)),
@@ -308,15 +312,19 @@ mod tests {
             .unwrap(),
             "2023-11-14T22:13:20Z"
         );
-        assert!(rfc3339(TxTimestamp {
-            seconds: i64::MAX,
-            nanos: 0
-        })
-        .is_err());
-        assert!(rfc3339(TxTimestamp {
-            seconds: 0,
-            nanos: -1
-        })
-        .is_err());
+        assert!(
+            rfc3339(TxTimestamp {
+                seconds: i64::MAX,
+                nanos: 0
+            })
+            .is_err()
+        );
+        assert!(
+            rfc3339(TxTimestamp {
+                seconds: 0,
+                nanos: -1
+            })
+            .is_err()
+        );
     }
 }

@@ -22,9 +22,15 @@ fn create_chain_writes_chain_and_hop_status() {
     assert_eq!(chain["classifier"], CLASSIFIER);
     let writes: Vec<&String> = out.record.writes.keys().collect();
     assert_eq!(writes.len(), 4);
-    assert!(out.record.writes.contains_key(&keys::chain_key(CHAIN).unwrap()));
+    assert!(
+        out.record
+            .writes
+            .contains_key(&keys::chain_key(CHAIN).unwrap())
+    );
     for hop in [HOP1, HOP2, HOP3] {
-        let status = out.record.writes[&keys::hop_key(CHAIN, hop).unwrap()].clone().unwrap();
+        let status = out.record.writes[&keys::hop_key(CHAIN, hop).unwrap()]
+            .clone()
+            .unwrap();
         let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
         assert_eq!(status["state"], "init");
         assert_eq!(status["chainVersion"], 1);
@@ -32,16 +38,17 @@ fn create_chain_writes_chain_and_hop_status() {
     let event = out.record.event.unwrap();
     assert_eq!(event.name, "ChainCreated");
     let payload: serde_json::Value = serde_json::from_slice(&event.payload).unwrap();
-    assert_eq!(payload, json!({"chain": CHAIN, "version": 1, "state": "active", "txId": out.tx_id}));
+    assert_eq!(
+        payload,
+        json!({"chain": CHAIN, "version": 1, "state": "active", "txId": out.tx_id})
+    );
     assert!(out.record.private_writes.is_empty());
 }
 
 #[test]
 fn create_chain_rejects_bad_specs() {
     let mut net = Net::default();
-    let hop = |psiid: &str, addr: &str, validation: &str| {
-        json!({"psiid": psiid, "spMsp": "Org1MSP", "address": addr, "validation": validation})
-    };
+    let hop = |psiid: &str, addr: &str, validation: &str| json!({"psiid": psiid, "spMsp": "Org1MSP", "address": addr, "validation": validation});
     let good = hop(HOP1, HOP1_ADDR, "none");
     let cases: Vec<(String, &str)> = vec![
         ("not json".into(), "chainJSON"),
@@ -77,16 +84,27 @@ fn create_chain_rejects_bad_specs() {
         assert!(out.record.writes.is_empty());
     }
     net.submit(owner(), &["CreateChain"]).fails(400, "`args`");
-    net.submit(owner(), &["CreateChain", "{}", "{}"]).fails(400, "`args`");
+    net.submit(owner(), &["CreateChain", "{}", "{}"])
+        .fails(400, "`args`");
     // 64 hops is the limit, not beyond.
-    let hops: Vec<_> = (0..64).map(|i| hop(&format!("Org1:F:{i}"), HOP1_ADDR, "none")).collect();
-    net.submit(owner(), &["CreateChain", &json!({"id": "big", "hops": hops}).to_string()]).json();
+    let hops: Vec<_> = (0..64)
+        .map(|i| hop(&format!("Org1:F:{i}"), HOP1_ADDR, "none"))
+        .collect();
+    net.submit(
+        owner(),
+        &[
+            "CreateChain",
+            &json!({"id": "big", "hops": hops}).to_string(),
+        ],
+    )
+    .json();
 }
 
 #[test]
 fn create_chain_twice_conflicts() {
     let mut net = Net::with_chain("none");
-    net.submit(sp1(), &["CreateChain", &chain_json("hash")]).fails(409, "exists already");
+    net.submit(sp1(), &["CreateChain", &chain_json("hash")])
+        .fails(409, "exists already");
 }
 
 #[test]
@@ -110,21 +128,31 @@ fn update_chain_by_owner_only() {
     assert_eq!(chain["updatedTx"], out.tx_id.as_str());
     // Only the new hop gets an init status.
     assert_eq!(out.record.writes.len(), 2);
-    assert!(out.record.writes.contains_key(&keys::hop_key(CHAIN, "Org4:Proxy:1").unwrap()));
+    assert!(
+        out.record
+            .writes
+            .contains_key(&keys::hop_key(CHAIN, "Org4:Proxy:1").unwrap())
+    );
     assert_eq!(out.record.event.unwrap().name, "ChainUpdated");
 
-    net.submit(owner(), &["UpdateChain", &chain_json("none").replace(CHAIN, "nochain")])
-        .fails(404, "does not exist");
-    net.submit(owner(), &["UpdateChain", "[]"]).fails(400, "chainJSON");
+    net.submit(
+        owner(),
+        &["UpdateChain", &chain_json("none").replace(CHAIN, "nochain")],
+    )
+    .fails(404, "does not exist");
+    net.submit(owner(), &["UpdateChain", "[]"])
+        .fails(400, "chainJSON");
     net.submit(owner(), &["DisableChain", CHAIN]).json();
-    net.submit(owner(), &["UpdateChain", &spec]).fails(409, "disabled");
+    net.submit(owner(), &["UpdateChain", &spec])
+        .fails(409, "disabled");
 }
 
 #[test]
 fn disable_chain_by_owner_only() {
     let mut net = Net::with_chain("none");
     for who in [owner_colleague(), sp1(), manager(), stranger()] {
-        net.submit(who, &["DisableChain", CHAIN]).fails(403, "only the owner");
+        net.submit(who, &["DisableChain", CHAIN])
+            .fails(403, "only the owner");
     }
     let out = net.submit(owner(), &["DisableChain", CHAIN]);
     let chain = out.json();
@@ -132,10 +160,17 @@ fn disable_chain_by_owner_only() {
     assert_eq!(chain["version"], 2);
     let event = out.record.event.unwrap();
     assert_eq!(event.name, "ChainUpdated");
-    assert!(String::from_utf8(event.payload).unwrap().contains("\"state\":\"disabled\""));
-    net.submit(owner(), &["DisableChain", CHAIN]).fails(409, "disabled already");
-    net.submit(owner(), &["DisableChain", "other"]).fails(404, "does not exist");
-    net.submit(owner(), &["DisableChain", "a\u{0}b"]).fails(400, "`chain`");
+    assert!(
+        String::from_utf8(event.payload)
+            .unwrap()
+            .contains("\"state\":\"disabled\"")
+    );
+    net.submit(owner(), &["DisableChain", CHAIN])
+        .fails(409, "disabled already");
+    net.submit(owner(), &["DisableChain", "other"])
+        .fails(404, "does not exist");
+    net.submit(owner(), &["DisableChain", "a\u{0}b"])
+        .fails(400, "`chain`");
     net.submit(owner(), &["DisableChain"]).fails(400, "`args`");
 }
 
@@ -146,23 +181,36 @@ fn get_chain_access_matrix() {
         assert_eq!(net.evaluate(who, &["GetChain", CHAIN]).json()["id"], CHAIN);
     }
     for who in [owner_colleague(), stranger()] {
-        net.evaluate(who, &["GetChain", CHAIN]).fails(403, "not a member");
+        net.evaluate(who, &["GetChain", CHAIN])
+            .fails(403, "not a member");
     }
-    net.evaluate(owner(), &["GetChain", "nope"]).fails(404, "nope");
-    net.evaluate(owner(), &["GetChain", "bad id"]).fails(400, "`chain`");
+    net.evaluate(owner(), &["GetChain", "nope"])
+        .fails(404, "nope");
+    net.evaluate(owner(), &["GetChain", "bad id"])
+        .fails(400, "`chain`");
     let out = net.evaluate(owner(), &["GetChain", CHAIN]);
     assert!(out.record.writes.is_empty());
-    assert_eq!(out.record.read_keys(), vec![keys::chain_key(CHAIN).unwrap()]);
+    assert_eq!(
+        out.record.read_keys(),
+        vec![keys::chain_key(CHAIN).unwrap()]
+    );
 }
 
 #[test]
 fn list_chains_shows_member_chains() {
     let mut net = Net::with_chain("none");
-    let other = chain_json("none").replace(CHAIN, "chain2").replace("Org2MSP", "Org5MSP");
+    let other = chain_json("none")
+        .replace(CHAIN, "chain2")
+        .replace("Org2MSP", "Org5MSP");
     net.submit(stranger(), &["CreateChain", &other]).json();
     let ids = |who| -> Vec<String> {
-        net.evaluate(who, &["ListChains"]).json().as_array().unwrap().iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+        net.evaluate(who, &["ListChains"])
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(ids(owner()), vec!["chain1"]);
     assert_eq!(ids(stranger()), vec!["chain2"]);
@@ -170,5 +218,6 @@ fn list_chains_shows_member_chains() {
     assert_eq!(ids(sp2()), vec!["chain1"]);
     assert_eq!(ids(manager()), vec!["chain1", "chain2"]);
     assert!(ids(owner_colleague()).is_empty());
-    net.evaluate(owner(), &["ListChains", "x"]).fails(400, "`args`");
+    net.evaluate(owner(), &["ListChains", "x"])
+        .fails(400, "`args`");
 }

@@ -45,7 +45,11 @@ fn legacy_client_ids_match_older_go() {
     for (e, pem) in fixtures() {
         let got = client_id_with(&pem, GoDnFormat::LegacyHex);
         if e.legacy_error {
-            assert!(got.is_err(), "{}: older Go refuses non-string values", e.file);
+            assert!(
+                got.is_err(),
+                "{}: older Go refuses non-string values",
+                e.file
+            );
         } else {
             assert_eq!(got.ok(), e.legacy_id, "{}", e.file);
         }
@@ -58,7 +62,10 @@ fn cryptogen_user_has_expected_shape() {
         .into_iter()
         .find(|(e, _)| e.file == "cryptogen-User1@org1.example.com.pem")
         .unwrap();
-    assert!(e.plain.starts_with("x509::CN=User1@org1.example.com,OU=client,"));
+    assert!(
+        e.plain
+            .starts_with("x509::CN=User1@org1.example.com,OU=client,")
+    );
     // Text around the PEM block is ignored, as Go's pem.Decode does.
     let mut noisy = b"Bag Attributes\n".to_vec();
     noisy.extend_from_slice(&pem);

@@ -96,7 +96,10 @@ fn function_name() -> impl Strategy<Value = Vec<u8>> {
     let known: Vec<Vec<u8>> = TRANSACTIONS
         .iter()
         .map(|t| t.name.as_bytes().to_vec())
-        .chain([b"org.hyperledger.fabric:GetMetadata".to_vec(), b"SfcContract:CheckIn".to_vec()])
+        .chain([
+            b"org.hyperledger.fabric:GetMetadata".to_vec(),
+            b"SfcContract:CheckIn".to_vec(),
+        ])
         .collect();
     prop_oneof![
         prop::sample::select(known),

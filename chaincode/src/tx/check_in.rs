@@ -66,7 +66,10 @@ async fn check(
     endpoints: Option<&EndpointShare>,
 ) -> Result<Check> {
     if chain.state == ChainState::Disabled {
-        return Ok(Err((ErrorKind::Config, format!("chain {} is disabled", chain.id))));
+        return Ok(Err((
+            ErrorKind::Config,
+            format!("chain {} is disabled", chain.id),
+        )));
     }
     if let Err(failed) = check_auth(ctx, chain, hop).await? {
         return Ok(Err(failed));
@@ -107,7 +110,10 @@ async fn check(
             if out.is_none() {
                 return Ok(Err((
                     ErrorKind::Hash,
-                    format!("previous hop {} has no output record with hash {input_hash}", prev.psiid),
+                    format!(
+                        "previous hop {} has no output record with hash {input_hash}",
+                        prev.psiid
+                    ),
                 )));
             }
         }
@@ -117,7 +123,10 @@ async fn check(
         if let Some(used) = used {
             return Ok(Err((
                 ErrorKind::Replay,
-                format!("input hash {input_hash} was used already in tx {}", used.tx_id),
+                format!(
+                    "input hash {input_hash} was used already in tx {}",
+                    used.tx_id
+                ),
             )));
         }
         passed.push("hash");
@@ -135,7 +144,10 @@ async fn check_auth(ctx: &Ctx<'_>, chain: &Chain, hop: &Hop) -> Result<Check> {
     let Some(share) = share else {
         return Ok(Err((
             ErrorKind::Auth,
-            format!("the owner shared no credential with hop {} (ShareAuth)", hop.psiid),
+            format!(
+                "the owner shared no credential with hop {} (ShareAuth)",
+                hop.psiid
+            ),
         )));
     };
     let accounts = implicit_collection(&ctx.caller.msp_id);
@@ -145,13 +157,19 @@ async fn check_auth(ctx: &Ctx<'_>, chain: &Chain, hop: &Hop) -> Result<Check> {
     let Some(account) = account else {
         return Ok(Err((
             ErrorKind::Auth,
-            format!("account {} is not registered with {} (RegisterAccount)", share.account, ctx.caller.msp_id),
+            format!(
+                "account {} is not registered with {} (RegisterAccount)",
+                share.account, ctx.caller.msp_id
+            ),
         )));
     };
     if account.secret_sha256 != share.secret_sha256 {
         return Ok(Err((
             ErrorKind::Auth,
-            format!("the shared credential does not match account {}", share.account),
+            format!(
+                "the shared credential does not match account {}",
+                share.account
+            ),
         )));
     }
     Ok(Ok(String::new()))

@@ -4,9 +4,7 @@
 use super::{Ctx, TxInfo, TxKind, expect_args, parse_arg, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
-use crate::types::{
-    Chain, ChainEventPayload, ChainSpec, ChainState, HopState, HopStatus, Owner,
-};
+use crate::types::{Chain, ChainEventPayload, ChainSpec, ChainState, HopState, HopStatus, Owner};
 use crate::validate;
 
 pub const INFO: TxInfo = TxInfo {
@@ -73,5 +71,6 @@ pub(crate) async fn write_hop_status(ctx: &Ctx<'_>, chain: &Chain, psiid: &str) 
         tx_id: ctx.tx_id().to_owned(),
         ts: ctx.now.clone(),
     };
-    ctx.put_json(&keys::hop_key(&chain.id, psiid)?, &status).await
+    ctx.put_json(&keys::hop_key(&chain.id, psiid)?, &status)
+        .await
 }

@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 use crate::access::Config;
 use crate::error::{ContractError, Result};
 use crate::identity::Caller;
+use crate::keys;
 use crate::stub::Stub;
 use crate::types::Chain;
 use crate::validate::{self, shown};
-use crate::keys;
 
 pub mod check_in;
 pub mod create_chain;
@@ -153,8 +153,7 @@ pub fn expect_args<'a>(info: &TxInfo, args: &'a [Vec<u8>]) -> Result<Vec<&'a str
     args.iter()
         .zip(info.params)
         .map(|(bytes, name)| {
-            std::str::from_utf8(bytes)
-                .map_err(|_| ContractError::bad(*name, "is not valid UTF-8"))
+            std::str::from_utf8(bytes).map_err(|_| ContractError::bad(*name, "is not valid UTF-8"))
         })
         .collect()
 }
@@ -170,7 +169,10 @@ pub fn check_transient_keys(ctx: &Ctx<'_>, tx: &str, allowed: &[&str]) -> Result
     {
         return Err(ContractError::bad(
             format!("transient.{key}"),
-            format!("{tx} reads only {} from the transient map", allowed.join(", ")),
+            format!(
+                "{tx} reads only {} from the transient map",
+                allowed.join(", ")
+            ),
         ));
     }
     Ok(())

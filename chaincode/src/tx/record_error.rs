@@ -46,8 +46,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         ts: ctx.now.clone(),
         tx_id: ctx.tx_id().to_owned(),
     };
-    ctx.put_json(&keys::error_key(&chain.id, &hop.psiid, ctx.tx_id(), 0)?, &error)
-        .await?;
+    ctx.put_json(
+        &keys::error_key(&chain.id, &hop.psiid, ctx.tx_id(), 0)?,
+        &error,
+    )
+    .await?;
     ctx.emit(
         "HopRejected",
         &HopRejectedEvent {

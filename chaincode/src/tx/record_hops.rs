@@ -102,8 +102,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
             ts: ctx.now.clone(),
             tx_id: tx_id.clone(),
         };
-        ctx.put_json(&keys::record_key(&chain.id, &hop.psiid, &tx_id, n)?, &record)
-            .await?;
+        ctx.put_json(
+            &keys::record_key(&chain.id, &hop.psiid, &tx_id, n)?,
+            &record,
+        )
+        .await?;
         let out = OutRecord {
             tx_id: tx_id.clone(),
             seq: r.seq,
@@ -115,8 +118,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
             let used = UsedRecord {
                 tx_id: tx_id.clone(),
             };
-            ctx.put_json(&keys::used_key(&chain.id, &hop.psiid, &r.input_hash)?, &used)
-                .await?;
+            ctx.put_json(
+                &keys::used_key(&chain.id, &hop.psiid, &r.input_hash)?,
+                &used,
+            )
+            .await?;
         }
     }
     let event = HopRecordedEvent {

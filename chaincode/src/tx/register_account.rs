@@ -40,7 +40,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         tx_id: ctx.tx_id().to_owned(),
     };
     ctx.stub
-        .put_private_data(&collection, &keys::account_key(args[0])?, &to_json(&account)?)
+        .put_private_data(
+            &collection,
+            &keys::account_key(args[0])?,
+            &to_json(&account)?,
+        )
         .await?;
     to_json(&PrivateWrite {
         collection,

@@ -54,7 +54,10 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let chain = ctx.load_chain(args[0]).await?;
     access::require_owner(&chain, &ctx.caller, "share credentials")?;
     if chain.state == ChainState::Disabled {
-        return Err(ContractError::Conflict(format!("chain {} is disabled", chain.id)));
+        return Err(ContractError::Conflict(format!(
+            "chain {} is disabled",
+            chain.id
+        )));
     }
     let (_, hop) = chain.hop(args[1]).ok_or_else(|| {
         ContractError::NotFound(format!("hop {} is not in chain {}", args[1], chain.id))
@@ -69,7 +72,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         salt,
     };
     ctx.stub
-        .put_private_data(&collection, &keys::auth_key(&chain.id, &hop.psiid)?, &to_json(&share)?)
+        .put_private_data(
+            &collection,
+            &keys::auth_key(&chain.id, &hop.psiid)?,
+            &to_json(&share)?,
+        )
         .await?;
     to_json(&PrivateWrite {
         collection,

@@ -3,7 +3,9 @@
 //! the hop's collection. Nothing public is written.
 
 use super::share_auth::PrivateWrite;
-use super::{Ctx, TxInfo, TxKind, check_transient_keys, expect_args, salt_hex, to_json, transient_str};
+use super::{
+    Ctx, TxInfo, TxKind, check_transient_keys, expect_args, salt_hex, to_json, transient_str,
+};
 use crate::access;
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -47,7 +49,10 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let chain = ctx.load_chain(args[0]).await?;
     access::require_owner(&chain, &ctx.caller, "share endpoints")?;
     if chain.state == ChainState::Disabled {
-        return Err(ContractError::Conflict(format!("chain {} is disabled", chain.id)));
+        return Err(ContractError::Conflict(format!(
+            "chain {} is disabled",
+            chain.id
+        )));
     }
     let (index, hop) = chain.hop(args[1]).ok_or_else(|| {
         ContractError::NotFound(format!("hop {} is not in chain {}", args[1], chain.id))
@@ -55,7 +60,10 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     if source.is_some() && index != 0 {
         return Err(ContractError::bad(
             "transient.source",
-            format!("the source is shared only with the first hop ({})", chain.hops[0].psiid),
+            format!(
+                "the source is shared only with the first hop ({})",
+                chain.hops[0].psiid
+            ),
         ));
     }
     if destination.is_some() && index + 1 != chain.hops.len() {

@@ -140,7 +140,12 @@ impl Net {
     }
 
     /// Submits: simulates, and commits when the response is 200.
-    pub fn submit_t(&mut self, creator: Creator, args: &[&str], transient: &[(&str, &[u8])]) -> Outcome {
+    pub fn submit_t(
+        &mut self,
+        creator: Creator,
+        args: &[&str],
+        transient: &[(&str, &[u8])],
+    ) -> Outcome {
         let stub = self.stub(creator, transient);
         let out = self.run(&stub, args);
         if out.response.status == 200 {
@@ -162,7 +167,8 @@ impl Net {
     /// A chain of three hops with `validation`, owned by [`owner`].
     pub fn with_chain(validation: &str) -> Net {
         let mut net = Net::default();
-        net.submit(owner(), &["CreateChain", &chain_json(validation)]).json();
+        net.submit(owner(), &["CreateChain", &chain_json(validation)])
+            .json();
         net
     }
 
@@ -170,12 +176,20 @@ impl Net {
     pub fn with_auth(validation: &str) -> Net {
         let mut net = Net::with_chain(validation);
         for (sp, hop) in [(sp1(), HOP1), (sp2(), HOP2), (sp3(), HOP3)] {
-            net.submit_t(sp, &["RegisterAccount", "tenant1"], &[("secret", b"s3cret"), ("salt", SALT)])
-                .json();
+            net.submit_t(
+                sp,
+                &["RegisterAccount", "tenant1"],
+                &[("secret", b"s3cret"), ("salt", SALT)],
+            )
+            .json();
             net.submit_t(
                 owner(),
                 &["ShareAuth", CHAIN, hop],
-                &[("account", b"tenant1"), ("secret", b"s3cret"), ("salt", SALT)],
+                &[
+                    ("account", b"tenant1"),
+                    ("secret", b"s3cret"),
+                    ("salt", SALT),
+                ],
             )
             .json();
         }
