@@ -1,1 +1,18 @@
-//! The ordering service: the block cutter and the task that chains, signs and delivers blocks.
+//! The ordering service: envelopes in, signed blocks chained by hash out, as Fabric's
+//! orderer with one consenter (solo-like) produces them.
+//!
+//! - [`cutter`]: the block cutter rules (MaxMessageCount, PreferredMaxBytes, AbsoluteMaxBytes);
+//! - [`archive`]: the written chain (memory or a ledger file) and subscriptions to it;
+//! - [`service`]: the tokio task that applies BatchTimeout, signs blocks and shuts down
+//!   gracefully.
+
+pub mod archive;
+pub mod cutter;
+pub mod service;
+
+pub use archive::{ArchiveError, BlockArchive, Subscription};
+pub use cutter::{BatchSize, BlockCutter, Ordered, TooLarge, message_size_bytes};
+pub use service::{BroadcastError, Orderer, OrdererConfig, OrdererError, OrdererHandle};
+
+#[cfg(test)]
+mod tests;
