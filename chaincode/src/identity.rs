@@ -216,29 +216,27 @@ fn type_name(oid: &str) -> Option<&'static str> {
 }
 
 fn write_atv(out: &mut String, oid: &str, value: &Value, format: GoDnFormat) {
-    let type_name = match type_name(oid) {
-        Some(name) => name,
-        None => {
-            let der = match (value, format) {
-                (Value::Other(der), _) => Some(der.clone()),
-                (Value::Str(s), GoDnFormat::LegacyHex) => Some(marshal_go_string(s)),
-                _ => None,
-            };
-            if let Some(der) = der {
-                out.push_str(oid);
-                out.push_str("=#");
-                out.push_str(&hex::encode(der));
-                return;
-            }
-            oid
+    // Values of other ASN.1 types print as DER hex (Go only ever holds them for attribute
+    // types outside the named nine); so do strings of those types in older Go releases.
+    let der = match (value, format) {
+        (Value::Other(der), _) => Some(der.clone()),
+        (Value::Str(s), GoDnFormat::LegacyHex) if type_name(oid).is_none() => {
+            Some(marshal_go_string(s))
         }
+        _ => None,
     };
+    if let Some(der) = der {
+        out.push_str(oid);
+        out.push_str("=#");
+        out.push_str(&hex::encode(der));
+        return;
+    }
     let value_string = match value {
         Value::Str(s) => s.as_str(),
-        Value::Null => "<nil>",
-        Value::Other(_) => unreachable!("non-string values of named types are never printed"),
+        // asn1.Marshal(nil) fails, so Go prints fmt.Sprint(nil).
+        _ => "<nil>",
     };
-    out.push_str(type_name);
+    out.push_str(type_name(oid).unwrap_or(oid));
     out.push('=');
     escape_into(out, value_string);
 }

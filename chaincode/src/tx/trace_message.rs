@@ -45,7 +45,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
             .await?
         {
             let record: HopRecord = parse_stored(&kv.key, &kv.value)?;
-            let earlier = found.as_ref().is_none_or(|f| record.ts < f.ts);
+            let earlier = found
+                .as_ref()
+                .is_none_or(|f| instant(&record.ts) < instant(&f.ts));
             if record.input_hash == hash && earlier {
                 found = Some(record);
             }
@@ -76,4 +78,10 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     }
     trace.complete = true;
     to_json(&trace)
+}
+
+/// A record's timestamp as an instant: RFC 3339 strings with and without fractional seconds
+/// do not sort as text.
+fn instant(ts: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).ok()
 }
