@@ -588,4 +588,35 @@ mod tests {
         assert_eq!(vh, Some(sha256_hex(b"v")));
         assert_eq!(ledger.get_private("col", "secret"), Some(&b"v"[..]));
     }
+
+    #[test]
+    fn provided_range_methods_validate_like_the_go_shim() {
+        let mut ledger = MemLedger::new("ch");
+        let tx = ledger.tx(creator());
+        let composite = crate::keys::create_composite_key("t", &["a", "b"]).unwrap();
+        block_on(tx.put_state(&composite, b"c")).unwrap();
+        block_on(tx.put_state("\u{1}first", b"s")).unwrap();
+        block_on(tx.put_state("plain", b"s")).unwrap();
+        ledger.commit(&tx).unwrap();
+        let tx = ledger.tx(creator());
+        // An empty start becomes \x01: composite keys stay out of simple ranges.
+        let simple = block_on(tx.get_state_by_simple_range("", "")).unwrap();
+        assert_eq!(
+            simple.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(),
+            vec!["\u{1}first", "plain"]
+        );
+        assert!(block_on(tx.get_state_by_simple_range("\u{0}t", "")).is_err());
+        assert!(block_on(tx.get_state_by_simple_range("a", "\u{0}")).is_err());
+        let found = block_on(tx.get_state_by_partial_composite_key("t", &["a"])).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(block_on(tx.get_state_by_partial_composite_key("t", &["a\u{0}"])).is_err());
+        let (page, meta) =
+            block_on(tx.get_state_by_partial_composite_key_with_pagination("t", &[], 1, ""))
+                .unwrap();
+        assert_eq!((page.len(), meta.bookmark.as_str()), (1, ""));
+        assert!(tx.record().paginated);
+        assert!(
+            block_on(tx.get_state_by_simple_range_with_pagination("\u{0}", "", 1, "")).is_err()
+        );
+    }
 }

@@ -156,3 +156,31 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Damaged certificates are refused or read, never a panic.
+    #[test]
+    fn client_id_never_panics(flips in prop::collection::vec((0usize..2000, any::<u8>()), 0..8), garbage in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = sfcbc_chaincode::client_id(&garbage);
+        let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/identity/go-exotic.pem")).unwrap();
+        let block = x509_der(&pem);
+        let mut der = block.clone();
+        for (at, byte) in flips {
+            if !der.is_empty() {
+                let i = at % der.len();
+                der[i] = byte;
+            }
+        }
+        for format in [sfcbc_chaincode::GoDnFormat::Current, sfcbc_chaincode::GoDnFormat::LegacyHex] {
+            let _ = sfcbc_chaincode::identity::client_id_plain_der(&der, format);
+        }
+    }
+}
+
+fn x509_der(pem: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(pem).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap()
+}

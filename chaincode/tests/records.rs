@@ -483,3 +483,27 @@ fn trace_follows_a_message_through_the_chain() {
     net.evaluate(owner(), &["TraceMessage", "nochain", &h0])
         .fails(404, "does not exist");
 }
+
+#[test]
+fn trace_follows_the_earliest_of_replayed_records() {
+    let mut net = Net::with_chain("none");
+    let (h0, early, late) = (hash("m"), hash("early"), hash("late"));
+    let ts = |seconds, nanos| sfcbc_chaincode::TxTimestamp { seconds, nanos };
+    // Key order (tx id) and time order disagree; fractional seconds must not fool the order.
+    for (tx, out, t) in [
+        ("a-tx", &late, ts(1_800_000_000, 0)),
+        ("b-tx", &early, ts(1_799_999_999, 500_000_000)),
+    ] {
+        let stub = net.stub(sp1(), &[]).with_tx_id(tx).with_timestamp(t);
+        let records = json!([rec(1, &h0, out, CLASSIFIER, HOP2_ADDR)]).to_string();
+        assert_eq!(
+            net.run(&stub, &["RecordHops", CHAIN, HOP1, &records])
+                .status(),
+            200
+        );
+        net.ledger.commit(&stub).unwrap();
+    }
+    let trace = net.evaluate(owner(), &["TraceMessage", CHAIN, &h0]).json();
+    assert_eq!(trace["hops"][0]["outputHash"], early);
+    assert_eq!(trace["hops"][0]["ts"], "2027-01-15T07:59:59.5Z");
+}
