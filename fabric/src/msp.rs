@@ -464,7 +464,7 @@ fn first_cert_der(pem_text: &[u8], what: &str) -> Result<Vec<u8>, MspError> {
 
 fn parse_cert<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate<'a>, MspError> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(MspError::Certificate {
             what: what.into(),
             reason: "trailing bytes after the certificate".into(),
