@@ -12,3 +12,7 @@ pub mod policy;
 pub mod protos;
 pub mod signer;
 pub mod tx;
+
+pub use error::Error;
+pub use msp::{Identity, MspDir, MspManager, MspRole, MspVerifier, ValidatedIdentity, ValidityTime};
+pub use signer::{PrivateKey, PublicKey, Signer};
