@@ -14,5 +14,7 @@ pub mod signer;
 pub mod tx;
 
 pub use error::Error;
-pub use msp::{Identity, MspDir, MspManager, MspRole, MspVerifier, ValidatedIdentity, ValidityTime};
+pub use msp::{
+    Identity, MspDir, MspManager, MspRole, MspVerifier, ValidatedIdentity, ValidityTime,
+};
 pub use signer::{PrivateKey, PublicKey, Signer};
