@@ -87,3 +87,73 @@ fn short_id(id: &str) -> String {
     let head: String = id.chars().take(16).collect();
     format!("{head}…")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ChainState, Owner, Validation};
+
+    fn chain() -> Chain {
+        Chain {
+            id: "c".into(),
+            owner: Owner {
+                msp: "Tenant1MSP".into(),
+                id: "owner-id".into(),
+            },
+            version: 1,
+            state: ChainState::Active,
+            hops: vec![Hop {
+                psiid: "Org1:F:1".into(),
+                sp_msp: "Org1MSP".into(),
+                address: "127.0.0.1:1".into(),
+                validation: Validation::None,
+                collection: None,
+            }],
+            classifier: None,
+            created_tx: "t".into(),
+            updated_tx: "t".into(),
+            created_at: "x".into(),
+            updated_at: "x".into(),
+        }
+    }
+
+    fn caller(msp: &str, id: &str) -> Caller {
+        Caller {
+            msp_id: msp.into(),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn roles() {
+        let (c, config) = (chain(), Config::default());
+        let owner = caller("Tenant1MSP", "owner-id");
+        // Same id under another MSP is not the owner (ids are per issuer, MSPs per org).
+        let impostor = caller("Org1MSP", "owner-id");
+        let colleague = caller("Tenant1MSP", "other");
+        assert!(is_owner(&c, &owner) && !is_owner(&c, &impostor) && !is_owner(&c, &colleague));
+        assert!(require_owner(&c, &impostor, "x").is_err());
+        assert!(is_member(&c, &impostor, &config));
+        assert!(is_member(&c, &caller("ManagerMSP", "m"), &config));
+        assert!(!is_member(&c, &colleague, &config));
+        let custom = Config {
+            manager_msp: "OpsMSP".into(),
+        };
+        assert!(!is_member(&c, &caller("ManagerMSP", "m"), &custom));
+        assert!(require_hop_sp(&c, &c.hops[0], &impostor).is_ok());
+        assert_eq!(
+            require_hop_sp(&c, &c.hops[0], &owner).unwrap_err().status(),
+            403
+        );
+    }
+
+    #[test]
+    fn private_reads_only_by_the_collection_org() {
+        let sp = caller("Org1MSP", "sp");
+        assert!(require_collection_owner("_implicit_org_Org1MSP", "Org1MSP", &sp).is_ok());
+        let other = caller("Org2MSP", "sp");
+        let err = require_collection_owner("_implicit_org_Org1MSP", "Org1MSP", &other).unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert!(err.to_string().contains("_implicit_org_Org1MSP"));
+    }
+}

@@ -293,6 +293,11 @@ fn is_printable(b: u8, tolerant: bool) -> bool {
 }
 
 /// Go's `readASN1Any` / `parseASN1String` on one attribute value.
+///
+/// Non-string values keep their DER element for printing; Go re-marshals its parsed value,
+/// which gives the same bytes for DER input except for times (Go may pick the other time
+/// type). Known differences at the edges: Go refuses a certificate with an INTEGER value beyond
+/// 64 bits (we print it), and we refuse high tag numbers (≥ 31).
 fn parse_value(
     any: &x509_parser::der_parser::asn1_rs::Any<'_>,
     format: GoDnFormat,
