@@ -68,6 +68,16 @@ pub fn check_tx_id(tx_id: &str, nonce: &[u8], creator: &[u8]) -> Result<(), TxEr
     }
 }
 
+/// The proposal binding a chaincode can ask for (`stub.GetBinding()`): SHA-256(nonce ‖
+/// creator ‖ epoch as 8 little-endian bytes), as Fabric's shim computes it.
+pub fn proposal_binding(nonce: &[u8], creator: &[u8], epoch: u64) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(nonce);
+    h.update(creator);
+    h.update(epoch.to_le_bytes());
+    h.finalize().to_vec()
+}
+
 /// The current time as a protobuf timestamp (what `timestamppb.Now()` gives a Fabric client).
 pub fn now_timestamp() -> Timestamp {
     let d = std::time::SystemTime::now()
@@ -425,6 +435,15 @@ impl UnpackedProposal {
     /// The creator's serialized identity.
     pub fn creator(&self) -> &[u8] {
         &self.signature_header.creator
+    }
+
+    /// The proposal binding (see [`proposal_binding`]).
+    pub fn binding(&self) -> Vec<u8> {
+        proposal_binding(
+            &self.signature_header.nonce,
+            &self.signature_header.creator,
+            self.channel_header.epoch,
+        )
     }
 
     /// The proposal's timestamp (the chaincode's notion of "now").

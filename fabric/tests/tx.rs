@@ -137,6 +137,12 @@ fn unpack_and_validate_proposal() {
     assert_eq!(up.payload_for_tx, v["payload_for_tx"]);
     assert_eq!(up.proposal_hash, v["proposal_hash"]);
     assert_eq!(up.timestamp().unwrap().seconds, 1_700_000_000);
+    // Binding: SHA-256(nonce ‖ creator ‖ epoch 0 as 8 little-endian bytes).
+    let mut bound = (0u8..24).collect::<Vec<u8>>();
+    bound.extend_from_slice(&v["creator"]);
+    bound.extend_from_slice(&[0; 8]);
+    use sha2::Digest as _;
+    assert_eq!(up.binding(), sha2::Sha256::digest(&bound).to_vec());
     let creator = up.validate(&msps(), ValidityTime::AsFabric).unwrap();
     assert!(creator.has_role(MspRole::Client));
 }
