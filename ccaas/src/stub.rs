@@ -54,12 +54,15 @@ impl Conn {
 
     /// Hands the peer's `RESPONSE`/`ERROR` to the transaction waiting for it; gives the
     /// message back when nobody waits (a late or stray answer).
-    pub(crate) fn deliver(&self, msg: pb::ChaincodeMessage) -> Result<(), pb::ChaincodeMessage> {
+    pub(crate) fn deliver(
+        &self,
+        msg: pb::ChaincodeMessage,
+    ) -> Result<(), Box<pb::ChaincodeMessage>> {
         let key = (msg.channel_id.clone(), msg.txid.clone());
         let waiter = self.lock().waiters.remove(&key);
         match waiter {
-            Some(w) => w.send(msg),
-            None => Err(msg),
+            Some(w) => w.send(msg).map_err(Box::new),
+            None => Err(Box::new(msg)),
         }
     }
 

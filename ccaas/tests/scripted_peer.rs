@@ -489,10 +489,11 @@ async fn private_data_uses_the_collection_field() {
         .await
         .ok_payload();
     peer.invoke("p7", &["ppurge", coll, "x"]).await.ok_payload();
-    let l = peer.ledger.lock().unwrap();
-    assert_eq!(l.purged, vec![(coll.to_string(), "x".to_string())]);
-    assert!(l.seen.contains(&T::PurgePrivateData) && l.seen.contains(&T::GetPrivateDataHash));
-    drop(l);
+    {
+        let l = peer.ledger.lock().unwrap();
+        assert_eq!(l.purged, vec![(coll.to_string(), "x".to_string())]);
+        assert!(l.seen.contains(&T::PurgePrivateData) && l.seen.contains(&T::GetPrivateDataHash));
+    }
     // An empty collection name never reaches the peer.
     match peer.invoke("p8", &["pempty"]).await {
         Outcome::Completed {
@@ -698,14 +699,11 @@ async fn undecodable_frame_ends_that_stream_only() {
     .await
     .unwrap();
     // The server answers ERROR or just ends the stream; either way it ends.
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), inbound.message())
-            .await
-            .unwrap()
-        {
-            Ok(Some(m)) => assert_eq!(ty(&m), T::Error),
-            Ok(None) | Err(_) => break,
-        }
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(5), inbound.message())
+        .await
+        .unwrap()
+    {
+        assert_eq!(ty(&m), T::Error);
     }
     let peer = ScriptedPeer::connect(srv.addr, None).await;
     assert_eq!(

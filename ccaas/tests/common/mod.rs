@@ -235,6 +235,26 @@ impl ScriptedPeer {
         )
     }
 
+    /// Sends a TRANSACTION signed (as far as the chaincode sees) by `creator`.
+    pub async fn invoke_as(
+        &self,
+        txid: &str,
+        args: &[&str],
+        transient: &[(&str, &[u8])],
+        creator: Vec<u8>,
+    ) -> Outcome {
+        Outcome::from(
+            self.invoke_msg(transaction_as(
+                T::Transaction,
+                txid,
+                args,
+                transient,
+                creator,
+            ))
+            .await,
+        )
+    }
+
     /// Drops our side of the stream.
     pub fn drop_stream(self) -> (Arc<Mutex<Ledger>>, watch::Receiver<bool>) {
         self.pump.abort();
@@ -304,6 +324,17 @@ pub fn transaction(
     transient: &[(&str, &[u8])],
     msp: &str,
 ) -> pb::ChaincodeMessage {
+    transaction_as(kind, txid, args, transient, identity(msp))
+}
+
+/// [`transaction`] with a given encoded `SerializedIdentity` as creator.
+pub fn transaction_as(
+    kind: T,
+    txid: &str,
+    args: &[&str],
+    transient: &[(&str, &[u8])],
+    creator: Vec<u8>,
+) -> pb::ChaincodeMessage {
     let input = pb::ChaincodeInput {
         args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         ..Default::default()
@@ -319,7 +350,7 @@ pub fn transaction(
         ..Default::default()
     };
     let shdr = common::SignatureHeader {
-        creator: identity(msp),
+        creator,
         nonce: vec![7; 24],
     };
     let header = common::Header {
@@ -557,4 +588,28 @@ fn answer(ledger: &Mutex<Ledger>, req: &pb::ChaincodeMessage) -> pb::ChaincodeMe
         other => Err(format!("scripted peer does not handle {other:?}")),
     };
     reply(req, r)
+}
+
+/// An encoded `SerializedIdentity` holding an X.509 certificate (PEM) for `cn`, issued by a
+/// throwaway CA of `org` — enough for the SFC contract's `cid.GetID()`-style caller id.
+pub fn x509_identity(msp: &str, cn: &str, org: &str) -> Vec<u8> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("ca.{org}"));
+    ca.distinguished_name.push(DnType::OrganizationName, org);
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.distinguished_name
+        .push(DnType::OrganizationalUnitName, "client");
+    let cert = p.signed_by(&key, &issuer).expect("sign");
+    SerializedIdentity {
+        mspid: msp.to_string(),
+        id_bytes: cert.pem().into_bytes(),
+    }
+    .encode_to_vec()
 }
