@@ -9,6 +9,7 @@
 
 mod commit;
 pub mod composite;
+mod decode;
 mod error;
 mod snapshot;
 mod tables;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase};
 
 pub use composite::{composite_key, partial_composite_range};
+pub use decode::{DecodeError, block_commit};
 pub use error::LedgerError;
 pub use snapshot::Snapshot;
 pub use types::*;

@@ -215,6 +215,15 @@ fn range_queries_paginate_with_bookmarks_like_fabric() {
     assert_eq!((keys(&p2), p2.bookmark.as_str()), (vec!["c", "d"], "e"));
     let p3 = s.state_range("cc", &p2.bookmark, "", 2).unwrap();
     assert_eq!((keys(&p3), p3.bookmark.as_str()), (vec!["e"], ""));
+    // Fabric's iterator yields nothing for an inverted or empty range.
+    assert!(s.state_range("cc", "d", "b", 0).unwrap().results.is_empty());
+    assert!(s.state_range("cc", "c", "c", 0).unwrap().results.is_empty());
+    assert!(
+        s.private_data_range("cc", "coll", "d", "b", 0)
+            .unwrap()
+            .results
+            .is_empty()
+    );
     // A page that ends exactly at the end of the range has no bookmark.
     let exact = s.state_range("cc", "a", "c", 2).unwrap();
     assert_eq!(

@@ -73,6 +73,11 @@ impl BlockArchive {
         }))
     }
 
+    /// Whether appends reach the disk (and so wait for it).
+    pub fn is_durable(&self) -> bool {
+        matches!(self.backing, Backing::Ledger(_))
+    }
+
     /// Number of blocks written.
     pub fn height(&self) -> u64 {
         self.progress.borrow().0

@@ -72,7 +72,7 @@ pub enum OrdererError {
         #[source]
         source: ArchiveError,
     },
-    #[error("channel {channel}: the ordering task panicked")]
+    #[error("channel {channel}: the ordering task panicked (see the log)")]
     Panicked { channel: String },
 }
 
@@ -254,30 +254,30 @@ impl OrderingTask {
                 // Sent or the sender dropped: either way, stop.
                 _ = shutdown.recv() => break,
                 request = requests.recv() => match request {
-                    Some(request) => deadline = self.process(request, deadline)?,
+                    Some(request) => deadline = self.process(request, deadline).await?,
                     // Every handle and the Orderer are gone.
                     None => break,
                 },
                 () = timer, if deadline.is_some() => {
                     deadline = None;
                     let batch = self.cutter.cut();
-                    self.write_block(batch, false)?;
+                    self.write_block(batch, false).await?;
                 }
             }
         }
         // Graceful stop: refuse new envelopes, order the ones already accepted, flush.
         requests.close();
         while let Ok(request) = requests.try_recv() {
-            self.process(request, None)?;
+            self.process(request, None).await?;
         }
         let batch = self.cutter.cut();
-        self.write_block(batch, false)?;
+        self.write_block(batch, false).await?;
         tracing::debug!(channel = %self.config.channel, height = self.next_number, "orderer stopped");
         Ok(())
     }
 
     /// Orders one request; returns the new batch deadline.
-    fn process(
+    async fn process(
         &mut self,
         request: Request,
         deadline: Option<Instant>,
@@ -287,7 +287,7 @@ impl OrderingTask {
                 let ordered = self.cutter.ordered(envelope);
                 let cut_any = !ordered.batches.is_empty();
                 for batch in ordered.batches {
-                    self.write_block(batch, false)?;
+                    self.write_block(batch, false).await?;
                 }
                 Ok(match (ordered.pending, deadline) {
                     (false, _) => None,
@@ -299,15 +299,19 @@ impl OrderingTask {
             }
             Request::Config(envelope) => {
                 let pending = self.cutter.cut();
-                self.write_block(pending, false)?;
-                self.write_block(vec![envelope], true)?;
+                self.write_block(pending, false).await?;
+                self.write_block(vec![envelope], true).await?;
                 Ok(None)
             }
         }
     }
 
     /// Builds, signs and archives the next block; an empty batch writes nothing.
-    fn write_block(&mut self, batch: Vec<Envelope>, is_config: bool) -> Result<(), OrdererError> {
+    async fn write_block(
+        &mut self,
+        batch: Vec<Envelope>,
+        is_config: bool,
+    ) -> Result<(), OrdererError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -318,12 +322,21 @@ impl OrderingTask {
         }
         sign_block(&mut block, self.last_config, self.signer.as_ref());
         let hash = block_hash(&block);
-        self.archive
-            .append(block)
-            .map_err(|source| OrdererError::Archive {
-                channel: self.config.channel.clone(),
-                source,
-            })?;
+        let appended = if self.archive.is_durable() {
+            // A durable append waits for fsync: keep it off the async workers.
+            let archive = self.archive.clone();
+            tokio::task::spawn_blocking(move || archive.append(block))
+                .await
+                .map_err(|_| OrdererError::Panicked {
+                    channel: self.config.channel.clone(),
+                })?
+        } else {
+            self.archive.append(block)
+        };
+        appended.map_err(|source| OrdererError::Archive {
+            channel: self.config.channel.clone(),
+            source,
+        })?;
         tracing::debug!(channel = %self.config.channel, number, txs = batch.len(), "block cut");
         self.next_number += 1;
         self.previous_hash = hash.to_vec();
