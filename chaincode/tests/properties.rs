@@ -184,3 +184,71 @@ fn x509_der(pem: &[u8]) -> Vec<u8> {
     let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap()
 }
+
+/// A value that is often well-formed for its field and sometimes not.
+fn hash_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u32..4).prop_map(|i| hash(&format!("m{i}"))),
+        "[0-9a-f]{63,65}",
+        any::<String>(),
+    ]
+}
+
+fn addr_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![HOP1_ADDR, HOP2_ADDR, CLASSIFIER, "h.example:1"])
+            .prop_map(str::to_owned),
+        "[a-z0-9.:\\[\\]-]{0,20}",
+    ]
+}
+
+fn psiid_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![HOP1, HOP2, HOP3, "Org1:X:1"]).prop_map(str::to_owned),
+        "[A-Za-z0-9:]{0,12}",
+    ]
+}
+
+fn near_valid_call() -> impl Strategy<Value = Vec<String>> {
+    let record = (any::<u64>(), hash_like(), hash_like(), addr_like(), addr_like()).prop_map(
+        |(seq, i, o, s, n)| serde_json::json!({"seq": seq, "inputHash": i, "outputHash": o, "src": s, "next": n}),
+    );
+    let kind = prop::sample::select(vec!["auth", "source", "hash", "replay", "config", "other"]);
+    prop_oneof![
+        (psiid_like(), prop::collection::vec(record, 0..4)).prop_map(|(p, r)| vec![
+            "RecordHops".into(), CHAIN.into(), p, serde_json::json!(r).to_string()
+        ]),
+        (psiid_like(), hash_like(), addr_like()).prop_map(|(p, h, a)| vec!["CheckIn".into(), CHAIN.into(), p, h, a]),
+        (psiid_like(), kind, hash_like(), addr_like(), any::<String>()).prop_map(|(p, k, h, a, d)| vec![
+            "RecordError".into(), CHAIN.into(), p,
+            serde_json::json!({"kind": k, "detail": d, "src": a, "inputHash": h}).to_string(),
+        ]),
+        (psiid_like(), "[0-9-]{0,5}", any::<String>()).prop_map(|(p, n, b)| vec!["GetRecords".into(), CHAIN.into(), p, n, b]),
+        hash_like().prop_map(|h| vec!["TraceMessage".into(), CHAIN.into(), h]),
+        (psiid_like(), addr_like()).prop_map(|(p, a)| vec![
+            "CreateChain".into(),
+            serde_json::json!({"id": "c2", "hops": [{"psiid": p, "spMsp": "Org1MSP", "address": a, "validation": "hash"}]}).to_string(),
+        ]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+
+    /// Near-valid calls reach the transactions' inner checks: never a panic, never a 500, and
+    /// a 200 only with a JSON payload.
+    #[test]
+    fn near_valid_calls_fail_cleanly(call in near_valid_call(), who in 0usize..3) {
+        let net = Net::with_auth("hash+address");
+        let creator = match who { 0 => owner(), 1 => sp2(), _ => sp1() };
+        let stub = net.ledger.tx(creator);
+        let args: Vec<Vec<u8>> = call.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let response = block_on(dispatch(&stub, &args));
+        prop_assert!(response.status != 500, "{}: {}", call[0], response.message);
+        if response.status == 200 {
+            prop_assert!(serde_json::from_slice::<serde_json::Value>(&response.payload).is_ok());
+        } else {
+            prop_assert!(response.payload.is_empty() && !response.message.is_empty());
+        }
+    }
+}
