@@ -94,22 +94,23 @@ fn decode<M: Message + Default>(bytes: &[u8], what: &'static str) -> Result<M, T
 }
 
 /// `ChaincodeProposalPayload` bytes with the transient map in key order: prost keeps maps in
-/// a `HashMap`, whose order would make the proposal bytes differ run to run. (Go's default
-/// marshalling is not ordered either; peers only ever hash the transient-free form.)
+/// a `HashMap`, whose order would make the proposal bytes differ run to run (Go's default
+/// marshalling is not ordered either; peers only ever hash the transient-free form). Each map
+/// entry carries both key and value even when empty, as Go's protobuf writes them (prost
+/// would leave empty ones out).
 pub fn encode_proposal_payload(input: &[u8], transient: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    use prost::encoding::{WireType, bytes, encode_key, encode_varint, string};
     let mut out = ChaincodeProposalPayload {
         input: input.to_vec(),
         transient_map: HashMap::new(),
     }
     .encode_to_vec();
     for (k, v) in transient {
-        // Concatenated messages merge; each piece holds one map entry (field 2).
-        let one = ChaincodeProposalPayload {
-            input: Vec::new(),
-            transient_map: HashMap::from([(k.clone(), v.clone())]),
-        };
-        one.encode(&mut out)
-            .expect("Vec<u8> grows as needed; encoding cannot fail");
+        let entry_len = string::encoded_len(1, k) + bytes::encoded_len(2, v);
+        encode_key(2, WireType::LengthDelimited, &mut out);
+        encode_varint(entry_len as u64, &mut out);
+        string::encode(1, k, &mut out);
+        bytes::encode(2, v, &mut out);
     }
     out
 }

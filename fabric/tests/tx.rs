@@ -117,6 +117,19 @@ fn proposal_bytes_match_fabric() {
 }
 
 #[test]
+fn empty_transient_values_are_written_as_go_writes_them() {
+    let p = ProposalBuilder::new("c", "cc")
+        .transient("", Vec::new())
+        .nonce(vec![1])
+        .build(b"creator")
+        .unwrap();
+    // ... field 2, length 4: entry {key (1) "" , value (2) ""}.
+    assert!(p.payload.ends_with(&[0x12, 0x04, 0x0a, 0x00, 0x12, 0x00]));
+    let up = unpack_proposal(&p.with_signature(vec![1])).unwrap();
+    assert_eq!(up.transient_map.get(""), Some(&Vec::new()));
+}
+
+#[test]
 fn unpack_and_validate_proposal() {
     let v = vectors();
     let up = unpack_proposal_bytes(&v["signed_proposal"]).unwrap();
