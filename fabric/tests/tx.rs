@@ -497,3 +497,12 @@ fn ecdsa_round_trip_with_cryptogen_identities() {
     assert_eq!(parsed.tx_id(), proposal.tx_id);
     assert_eq!(parsed.endorsers(&msps, ValidityTime::AsFabric).len(), 1);
 }
+
+#[test]
+fn an_identity_with_two_node_ous_is_refused() {
+    let id = Identity::from_pem("Org1MSP", &fixture("two-ous-cert.pem")).unwrap();
+    let err = msps()
+        .validate_serialized(&id.serialize(), ValidityTime::AsFabric)
+        .unwrap_err();
+    assert!(err.to_string().contains("not a combination"), "{err}");
+}
