@@ -72,6 +72,7 @@ impl Ledger {
             }
         }
         txn.commit()?;
+        self.committed.send_replace(block.number + 1);
         Ok(hash)
     }
 }

@@ -18,6 +18,7 @@ mod types;
 use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase};
+use tokio::sync::watch;
 
 pub use composite::{composite_key, partial_composite_range};
 pub use decode::{DecodeError, block_commit};
@@ -33,6 +34,9 @@ pub struct Ledger {
     /// Where the redb file lives, for messages.
     path: PathBuf,
     db: Database,
+    /// The committed height, announced after each commit: deliver services and commit-status
+    /// waiters wait on it instead of polling.
+    committed: watch::Sender<u64>,
 }
 
 impl Ledger {
@@ -47,8 +51,10 @@ impl Ledger {
             channel: channel.to_owned(),
             path,
             db,
+            committed: watch::Sender::new(0),
         };
         ledger.create_tables()?;
+        ledger.committed.send_replace(ledger.height()?);
         Ok(ledger)
     }
 
@@ -70,6 +76,11 @@ impl Ledger {
     /// Number of committed blocks (the next block number).
     pub fn height(&self) -> Result<u64, LedgerError> {
         self.snapshot()?.height()
+    }
+
+    /// Follows the committed height: the receiver sees every later `commit_block`.
+    pub fn watch_height(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
     }
 
     /// Read tables must exist before a read transaction can open them.

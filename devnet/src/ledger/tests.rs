@@ -413,6 +413,8 @@ fn a_reopened_ledger_has_everything() {
     }
     let l = Ledger::open(dir.path(), "ch").unwrap();
     assert_eq!(l.height().unwrap(), 1);
+    let mut watch = l.watch_height();
+    assert_eq!(*watch.borrow_and_update(), 1);
     assert_eq!(
         l.snapshot()
             .unwrap()
@@ -423,8 +425,138 @@ fn a_reopened_ledger_has_everything() {
         b"v"
     );
     l.commit_block(&c.block(vec![])).unwrap();
+    assert!(watch.has_changed().unwrap());
+    assert_eq!(*watch.borrow_and_update(), 2);
     assert_eq!(l.snapshot().unwrap().verify_chain().unwrap(), 2);
     // Channels are separate files.
     let other = Ledger::open(dir.path(), "ch2").unwrap();
     assert_eq!(other.height().unwrap(), 0);
+}
+
+mod model {
+    //! The ledger against a BTreeMap model: random blocks of random writes and deletes,
+    //! some txs invalid; state, versions, paginated ranges and history must all agree.
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const KEYS: &[&str] = &["k", "k\0x", "\0t\0a\0", "\0t\0b\0", "z", "\u{e9}", "a b"];
+    const NAMESPACES: &[&str] = &["cc", "cc2"];
+
+    type Op = (usize, usize, Option<Vec<u8>>);
+
+    fn op() -> impl Strategy<Value = Op> {
+        (
+            0..NAMESPACES.len(),
+            0..KEYS.len(),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4)),
+        )
+    }
+
+    fn txs() -> impl Strategy<Value = Vec<(bool, Vec<Op>)>> {
+        proptest::collection::vec(
+            (
+                proptest::bool::weighted(0.8),
+                proptest::collection::vec(op(), 0..4),
+            ),
+            1..5,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn ledger_matches_model(
+            blocks in proptest::collection::vec(txs(), 1..6),
+            page in 1u32..4,
+        ) {
+            let (_d, l) = open();
+            let mut c = Chain::new();
+            let mut state: BTreeMap<(String, String), (Vec<u8>, Height)> = BTreeMap::new();
+            let mut history: BTreeMap<(String, String), Vec<(Height, Option<Vec<u8>>)>> =
+                BTreeMap::new();
+            for (b, block_txs) in blocks.iter().enumerate() {
+                let mut commits = Vec::new();
+                for (t, (valid, ops)) in block_txs.iter().enumerate() {
+                    let at = Height::new(b as u64, t as u64);
+                    let writes: Vec<KvWrite> = ops
+                        .iter()
+                        .map(|(n, k, v)| KvWrite {
+                            namespace: NAMESPACES[*n].into(),
+                            key: KEYS[*k].into(),
+                            value: v.clone(),
+                        })
+                        .collect();
+                    if *valid {
+                        for w in &writes {
+                            let key = (w.namespace.clone(), w.key.clone());
+                            match &w.value {
+                                Some(v) => {
+                                    state.insert(key.clone(), (v.clone(), at));
+                                }
+                                None => {
+                                    state.remove(&key);
+                                }
+                            }
+                            // One history entry per key and tx (a Fabric rwset holds one
+                            // write per key; the last one wins).
+                            let h = history.entry(key).or_default();
+                            if h.last().is_some_and(|(last, _)| *last == at) {
+                                h.pop();
+                            }
+                            h.push((at, w.value.clone()));
+                        }
+                    }
+                    let mut tx = tx(&format!("t{b}-{t}"), writes);
+                    tx.validation_code = if *valid { TX_VALID } else { 11 };
+                    commits.push(tx);
+                }
+                l.commit_block(&c.block(commits)).unwrap();
+            }
+            let s = l.snapshot().unwrap();
+            prop_assert_eq!(s.verify_chain().unwrap(), blocks.len() as u64);
+            for ns in NAMESPACES {
+                for key in KEYS {
+                    let want = state.get(&(ns.to_string(), key.to_string()));
+                    let got = s.state(ns, key).unwrap();
+                    prop_assert_eq!(
+                        got.map(|v| (v.value, v.version)),
+                        want.cloned()
+                    );
+                    let want_h: Vec<_> = history
+                        .get(&(ns.to_string(), key.to_string()))
+                        .map(|h| h.iter().rev().cloned().collect())
+                        .unwrap_or_default();
+                    let got_h: Vec<_> = s
+                        .history(ns, key)
+                        .unwrap()
+                        .into_iter()
+                        .map(|m| (m.height, (!m.is_delete).then_some(m.value)))
+                        .collect();
+                    prop_assert_eq!(got_h, want_h);
+                }
+                // Paging through the namespace yields exactly the model's keys, in order.
+                let want: Vec<(String, Height)> = state
+                    .iter()
+                    .filter(|((n, _), _)| n == ns)
+                    .map(|((_, k), (_, h))| (k.clone(), *h))
+                    .collect();
+                let mut got = Vec::new();
+                let mut start = String::new();
+                loop {
+                    let p = s.state_range(ns, &start, "", page).unwrap();
+                    prop_assert!(p.results.len() <= page as usize);
+                    got.extend(p.results.into_iter().map(|kv| (kv.key, kv.value.version)));
+                    if p.bookmark.is_empty() {
+                        break;
+                    }
+                    start = p.bookmark;
+                }
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
 }

@@ -275,4 +275,32 @@ mod tests {
         // After the cut the byte count starts from zero again.
         assert!(c.ordered(env(2, 90)).batches.is_empty());
     }
+
+    proptest::proptest! {
+        /// Whatever arrives: order is kept, nothing is lost, no batch exceeds the count, and
+        /// only a batch of one envelope exceeds PreferredMaxBytes.
+        #[test]
+        fn batches_keep_order_and_limits(
+            sizes in proptest::collection::vec(1usize..200, 0..60),
+            count in 1u32..8,
+            preferred in 1u32..300,
+        ) {
+            let mut c = cutter(count, preferred);
+            let mut batches = Vec::new();
+            for (i, size) in sizes.iter().enumerate() {
+                let o = c.ordered(env(i as u8, *size));
+                proptest::prop_assert_eq!(o.pending, c.pending_len() > 0);
+                batches.extend(o.batches);
+            }
+            batches.push(c.cut());
+            let mut seen = Vec::new();
+            for b in batches.iter().filter(|b| !b.is_empty()) {
+                proptest::prop_assert!(b.len() <= count as usize);
+                let bytes: u32 = b.iter().map(message_size_bytes).sum();
+                proptest::prop_assert!(b.len() == 1 || bytes <= preferred);
+                seen.extend(b.iter().map(|e| e.payload.len()));
+            }
+            proptest::prop_assert_eq!(seen, sizes);
+        }
+    }
 }
