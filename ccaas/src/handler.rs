@@ -7,7 +7,7 @@
 //! state. On shutdown the connection refuses new transactions, lets in-flight ones finish,
 //! then ends the stream.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::{FutureExt, Stream, StreamExt};
@@ -94,7 +94,9 @@ where
 
     let mut state = State::Created;
     let mut in_flight: HashSet<TxKey> = HashSet::new();
-    let mut tasks: JoinSet<TxKey> = JoinSet::new();
+    // Task id → its transaction, so a task that dies without returning still frees its key.
+    let mut task_keys: HashMap<tokio::task::Id, TxKey> = HashMap::new();
+    let mut tasks: JoinSet<()> = JoinSet::new();
     let mut draining = *shutdown.borrow();
 
     let end = loop {
@@ -109,12 +111,17 @@ where
                     draining = true;
                 }
             }
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                match done {
-                    Ok(key) => { in_flight.remove(&key); }
-                    // Tasks catch the contract's panics; a JoinError means the runtime is
-                    // going away. Forget nothing but the entry we cannot name.
-                    Err(e) => tracing::error!("transaction task failed: {e}"),
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    // Tasks catch the contract's panics; this is a panic in the shim itself.
+                    Err(e) => {
+                        tracing::error!("transaction task failed: {e}");
+                        e.id()
+                    }
+                };
+                if let Some(key) = task_keys.remove(&id) {
+                    in_flight.remove(&key);
                 }
             }
             next = inbound.next() => {
@@ -139,7 +146,7 @@ where
                         tracing::info!(chaincode_id, "peer connected: READY");
                     }),
                     State::Ready => handle_ready(
-                        msg, &conn, &contract, &mut in_flight, &mut tasks, draining, &out,
+                        msg, &conn, &contract, &mut in_flight, &mut task_keys, &mut tasks, draining, &out,
                     ).await,
                 };
                 if let Err((txid, text)) = result {
@@ -178,7 +185,8 @@ async fn handle_ready(
     conn: &Arc<Conn>,
     contract: &Arc<dyn Contract>,
     in_flight: &mut HashSet<TxKey>,
-    tasks: &mut JoinSet<TxKey>,
+    task_keys: &mut HashMap<tokio::task::Id, TxKey>,
+    tasks: &mut JoinSet<()>,
     draining: bool,
     out: &mpsc::Sender<Result<pb::ChaincodeMessage, tonic::Status>>,
 ) -> Result<(), (String, String)> {
@@ -224,11 +232,11 @@ async fn handle_ready(
             }
             let conn = conn.clone();
             let contract = contract.clone();
-            tasks.spawn(async move {
+            let handle = tasks.spawn(async move {
                 let reply = run_tx(kind == MsgType::Init, msg, conn.clone(), contract).await;
                 let _ = conn.out.send(Ok(reply)).await;
-                key
             });
+            task_keys.insert(handle.id(), key);
             Ok(())
         }
         _ => Err((

@@ -52,7 +52,8 @@ struct ServeArgs {
     #[arg(
         long,
         env = "CHAINCODE_TLS_DISABLED",
-        default_value_t = true,
+        default_value = "true",
+        value_parser = parse_go_bool,
         action = clap::ArgAction::Set,
         value_name = "true|false"
     )]
@@ -125,6 +126,15 @@ struct PackageArgs {
     /// Print a JSON object (package_id, label, file, sha256, connection) instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// Go's `strconv.ParseBool`, which the Go shim's CCaaS examples use for their env vars.
+fn parse_go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        other => Err(format!("{other:?} is not a boolean; use true or false")),
+    }
 }
 
 fn read_pem(what: &str, path: &PathBuf) -> anyhow::Result<String> {

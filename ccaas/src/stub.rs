@@ -613,3 +613,22 @@ impl Stub for ShimStub {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Bytes from the network never panic the proposal parser.
+        #[test]
+        fn proposal_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let sp = pb::SignedProposal { proposal_bytes: bytes.clone(), signature: Vec::new() };
+            let _ = proposal_context(Some(&sp));
+            // Also as the inner header of an otherwise valid proposal.
+            let p = pb::Proposal { header: bytes.clone(), payload: bytes, extension: Vec::new() };
+            let sp = pb::SignedProposal { proposal_bytes: p.encode_to_vec(), signature: Vec::new() };
+            let _ = proposal_context(Some(&sp));
+        }
+    }
+}

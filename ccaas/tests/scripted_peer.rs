@@ -821,3 +821,36 @@ async fn oversized_messages_are_refused() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn random_transaction_bytes_get_an_answer_and_the_stream_survives() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let (srv, _) = server().await;
+    let peer = ScriptedPeer::connect(srv.addr, None).await;
+    let mut runner = TestRunner::deterministic();
+    let bytes = proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256);
+    for i in 0..64 {
+        let payload = bytes.new_tree(&mut runner).unwrap().current();
+        let proposal = bytes.new_tree(&mut runner).unwrap().current();
+        let mut m = transaction(
+            T::Transaction,
+            &format!("fuzz{i}"),
+            &["get", "k"],
+            &[],
+            "Org1MSP",
+        );
+        if i % 2 == 0 {
+            m.payload = payload;
+        }
+        if i % 3 == 0 {
+            m.proposal.as_mut().unwrap().proposal_bytes = proposal;
+        }
+        let r = peer.invoke_msg(m).await;
+        assert!(matches!(ty(&r), T::Completed | T::Error), "{r:?}");
+    }
+    assert_eq!(
+        peer.invoke("after", &["get", "k"]).await.ok_payload(),
+        "<none>"
+    );
+}

@@ -138,19 +138,24 @@ impl ScriptedPeer {
         let reg = recv(&mut inbound).await.expect("REGISTER");
         assert_eq!(ty(&reg), T::Register, "first message is REGISTER");
         let id = pb::ChaincodeId::decode(reg.payload.as_slice()).expect("ChaincodeID payload");
-        out.send(pb::ChaincodeMessage {
-            r#type: T::Registered as i32,
-            payload: b"\x08\x01 additional parameters".to_vec(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        out.send(pb::ChaincodeMessage {
-            r#type: T::Ready as i32,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        // Fabric 3.1+ peers announce capabilities (write batches, multi-key reads) in a
+        // payload; a shim that uses neither must still accept it, in either message.
+        let params = pb::ChaincodeAdditionalParams {
+            use_write_batch: true,
+            max_size_write_batch: 1000,
+            use_get_multiple_keys: true,
+            max_size_get_multiple_keys: 1000,
+        }
+        .encode_to_vec();
+        for t in [T::Registered, T::Ready] {
+            out.send(pb::ChaincodeMessage {
+                r#type: t as i32,
+                payload: params.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
         Self::pump(out, inbound, id.name)
     }
 
