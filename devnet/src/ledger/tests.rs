@@ -447,6 +447,8 @@ mod model {
     const NAMESPACES: &[&str] = &["cc", "cc2"];
 
     type Op = (usize, usize, Option<Vec<u8>>);
+    /// (namespace, key) → every (version, value or None for a delete), oldest first.
+    type History = BTreeMap<(String, String), Vec<(Height, Option<Vec<u8>>)>>;
 
     fn op() -> impl Strategy<Value = Op> {
         (
@@ -476,8 +478,7 @@ mod model {
             let (_d, l) = open();
             let mut c = Chain::new();
             let mut state: BTreeMap<(String, String), (Vec<u8>, Height)> = BTreeMap::new();
-            let mut history: BTreeMap<(String, String), Vec<(Height, Option<Vec<u8>>)>> =
-                BTreeMap::new();
+            let mut history = History::new();
             for (b, block_txs) in blocks.iter().enumerate() {
                 let mut commits = Vec::new();
                 for (t, (valid, ops)) in block_txs.iter().enumerate() {
