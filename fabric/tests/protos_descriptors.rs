@@ -27,10 +27,22 @@ fn our_protos_carry_fabric_protos_v0_3_wire_facts() {
     assert!(
         missing.is_empty() && extra.is_empty(),
         "wire facts differ from fabric-protos\nmissing (upstream only):\n{}\nextra (ours only):\n{}",
-        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
-        extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
+        missing
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        extra
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
-    assert!(expected.len() > 900, "fixture looks truncated: {} facts", expected.len());
+    assert!(
+        expected.len() > 900,
+        "fixture looks truncated: {} facts",
+        expected.len()
+    );
 }
 
 #[test]
@@ -38,10 +50,16 @@ fn services_are_generated_with_fabric_names() {
     // The gRPC service names the peer and clients use on the wire.
     use sfcbc_fabric::protos::{gateway, orderer, protos};
     assert_eq!(protos::chaincode_server::SERVICE_NAME, "protos.Chaincode");
-    assert_eq!(protos::chaincode_support_server::SERVICE_NAME, "protos.ChaincodeSupport");
+    assert_eq!(
+        protos::chaincode_support_server::SERVICE_NAME,
+        "protos.ChaincodeSupport"
+    );
     assert_eq!(protos::endorser_server::SERVICE_NAME, "protos.Endorser");
     assert_eq!(protos::deliver_server::SERVICE_NAME, "protos.Deliver");
-    assert_eq!(orderer::atomic_broadcast_server::SERVICE_NAME, "orderer.AtomicBroadcast");
+    assert_eq!(
+        orderer::atomic_broadcast_server::SERVICE_NAME,
+        "orderer.AtomicBroadcast"
+    );
     assert_eq!(gateway::gateway_server::SERVICE_NAME, "gateway.Gateway");
     // Clients are built from a Channel (no transport `connect` constructor).
     type Ch = tonic::transport::Channel;

@@ -14,7 +14,9 @@ use prost::Message;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sfcbc_fabric::protos::{common, gateway, kvrwset, lifecycle, msp, orderer, protos, queryresult, rwset};
+use sfcbc_fabric::protos::{
+    common, gateway, kvrwset, lifecycle, msp, orderer, protos, queryresult, rwset,
+};
 
 const FIXTURE: &str = include_str!("fixtures/node_protos.json");
 
@@ -45,7 +47,10 @@ struct Sample {
 fn samples() -> Vec<Sample> {
     let doc: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
     let pkg = doc["package"].as_str().expect("package");
-    assert!(pkg.starts_with("@hyperledger/fabric-protos@0.3."), "fixture made with {pkg}");
+    assert!(
+        pkg.starts_with("@hyperledger/fabric-protos@0.3."),
+        "fixture made with {pkg}"
+    );
     doc["samples"]
         .as_array()
         .expect("samples")
@@ -67,7 +72,9 @@ struct F<'a> {
 
 impl<'a> F<'a> {
     fn get(&self, k: &str) -> &'a Value {
-        self.v.get(k).unwrap_or_else(|| panic!("fixture field {k:?} missing in {}", self.v))
+        self.v
+            .get(k)
+            .unwrap_or_else(|| panic!("fixture field {k:?} missing in {}", self.v))
     }
     fn has(&self, k: &str) -> bool {
         self.v.get(k).is_some()
@@ -76,34 +83,53 @@ impl<'a> F<'a> {
         F { v: self.get(k) }
     }
     fn s(&self, k: &str) -> &'a str {
-        self.get(k).as_str().unwrap_or_else(|| panic!("{k} is not a string"))
+        self.get(k)
+            .as_str()
+            .unwrap_or_else(|| panic!("{k} is not a string"))
     }
     fn b(&self, k: &str) -> Vec<u8> {
         hex::decode(self.s(k)).unwrap_or_else(|e| panic!("{k}: {e}"))
     }
     fn i(&self, k: &str) -> i64 {
-        self.get(k).as_i64().unwrap_or_else(|| panic!("{k} is not an integer"))
+        self.get(k)
+            .as_i64()
+            .unwrap_or_else(|| panic!("{k} is not an integer"))
     }
     fn i32(&self, k: &str) -> i32 {
         i32::try_from(self.i(k)).expect("fits i32")
     }
     fn u(&self, k: &str) -> u64 {
-        self.get(k).as_u64().unwrap_or_else(|| panic!("{k} is not an unsigned integer"))
+        self.get(k)
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k} is not an unsigned integer"))
     }
     fn u32(&self, k: &str) -> u32 {
         u32::try_from(self.u(k)).expect("fits u32")
     }
     fn bo(&self, k: &str) -> bool {
-        self.get(k).as_bool().unwrap_or_else(|| panic!("{k} is not a bool"))
+        self.get(k)
+            .as_bool()
+            .unwrap_or_else(|| panic!("{k} is not a bool"))
     }
     fn arr(&self, k: &str) -> Vec<F<'a>> {
-        self.get(k).as_array().unwrap_or_else(|| panic!("{k} is not an array")).iter().map(|v| F { v }).collect()
+        self.get(k)
+            .as_array()
+            .unwrap_or_else(|| panic!("{k} is not an array"))
+            .iter()
+            .map(|v| F { v })
+            .collect()
     }
     fn strs(&self, k: &str) -> Vec<String> {
-        self.arr(k).iter().map(|f| f.v.as_str().expect("string item").to_owned()).collect()
+        self.arr(k)
+            .iter()
+            .map(|f| f.v.as_str().expect("string item").to_owned())
+            .collect()
     }
     fn bytes_list(&self, k: &str) -> Vec<Vec<u8>> {
-        self.arr(k).iter().map(|f| hex::decode(f.v.as_str().expect("hex item")).expect("hex")).collect()
+        self.arr(k)
+            .iter()
+            .map(|f| hex::decode(f.v.as_str().expect("hex item")).expect("hex"))
+            .collect()
     }
     fn entries(&self, k: &str) -> BTreeMap<&'a str, F<'a>> {
         self.get(k)
@@ -116,11 +142,19 @@ impl<'a> F<'a> {
     fn bytes_map(&self, k: &str) -> BTreeMap<String, Vec<u8>> {
         self.entries(k)
             .into_iter()
-            .map(|(key, f)| (key.to_owned(), hex::decode(f.v.as_str().expect("hex value")).expect("hex")))
+            .map(|(key, f)| {
+                (
+                    key.to_owned(),
+                    hex::decode(f.v.as_str().expect("hex value")).expect("hex"),
+                )
+            })
             .collect()
     }
     fn bool_map(&self, k: &str) -> BTreeMap<String, bool> {
-        self.entries(k).into_iter().map(|(key, f)| (key.to_owned(), f.v.as_bool().expect("bool"))).collect()
+        self.entries(k)
+            .into_iter()
+            .map(|(key, f)| (key.to_owned(), f.v.as_bool().expect("bool")))
+            .collect()
     }
 }
 
@@ -132,7 +166,11 @@ fn sorted<V: Clone>(m: &HashMap<String, V>) -> BTreeMap<String, V> {
 fn each_entry<V>(ours: &HashMap<String, V>, f: F<'_>, k: &str, check: impl Fn(&V, F<'_>)) {
     let want = f.entries(k);
     let got: BTreeSet<&str> = ours.keys().map(String::as_str).collect();
-    assert_eq!(got, want.keys().copied().collect::<BTreeSet<_>>(), "keys of {k}");
+    assert_eq!(
+        got,
+        want.keys().copied().collect::<BTreeSet<_>>(),
+        "keys of {k}"
+    );
     for (key, fv) in want {
         check(&ours[key], fv);
     }
@@ -162,7 +200,10 @@ fn serialized_identity(m: &msp::SerializedIdentity, f: F<'_>) {
 fn ou_identifier(m: &Option<msp::FabricOuIdentifier>, f: F<'_>) {
     let m = m.as_ref().expect("OU identifier set");
     assert_eq!(m.certificate, f.b("certificate"));
-    assert_eq!(m.organizational_unit_identifier, f.s("organizational_unit_identifier"));
+    assert_eq!(
+        m.organizational_unit_identifier,
+        f.s("organizational_unit_identifier")
+    );
 }
 
 fn fabric_msp_config(m: &msp::FabricMspConfig, f: F<'_>) {
@@ -175,19 +216,31 @@ fn fabric_msp_config(m: &msp::FabricMspConfig, f: F<'_>) {
     let fsi = f.o("signing_identity");
     assert_eq!(si.public_signer, fsi.b("public_signer"));
     let ki = si.private_signer.as_ref().expect("private signer");
-    assert_eq!(ki.key_identifier, fsi.o("private_signer").s("key_identifier"));
+    assert_eq!(
+        ki.key_identifier,
+        fsi.o("private_signer").s("key_identifier")
+    );
     assert_eq!(ki.key_material, fsi.o("private_signer").b("key_material"));
-    list(&m.organizational_unit_identifiers, f, "organizational_unit_identifiers", |o, w| {
-        ou_identifier(&Some(o.clone()), w)
-    });
+    list(
+        &m.organizational_unit_identifiers,
+        f,
+        "organizational_unit_identifiers",
+        |o, w| ou_identifier(&Some(o.clone()), w),
+    );
     let cc = m.crypto_config.as_ref().expect("crypto config");
-    assert_eq!(cc.signature_hash_family, f.o("crypto_config").s("signature_hash_family"));
+    assert_eq!(
+        cc.signature_hash_family,
+        f.o("crypto_config").s("signature_hash_family")
+    );
     assert_eq!(
         cc.identity_identifier_hash_function,
         f.o("crypto_config").s("identity_identifier_hash_function")
     );
     assert_eq!(m.tls_root_certs, f.bytes_list("tls_root_certs"));
-    assert_eq!(m.tls_intermediate_certs, f.bytes_list("tls_intermediate_certs"));
+    assert_eq!(
+        m.tls_intermediate_certs,
+        f.bytes_list("tls_intermediate_certs")
+    );
     let nous = m.fabric_node_ous.as_ref().expect("node OUs");
     let fn_ = f.o("fabric_node_ous");
     assert_eq!(nous.enable, fn_.bo("enable"));
@@ -218,7 +271,10 @@ fn signature_policy_envelope(m: &common::SignaturePolicyEnvelope, f: F<'_>) {
     assert_eq!(m.version, f.i32("version"));
     signature_policy(m.rule.as_ref().expect("rule"), f.o("rule"));
     list(&m.identities, f, "identities", |p, w| {
-        assert_eq!(p.principal_classification, w.i32("principal_classification"));
+        assert_eq!(
+            p.principal_classification,
+            w.i32("principal_classification")
+        );
         assert_eq!(p.principal, w.b("principal"));
         // The principal bytes are themselves our messages; decode the role ones too.
         if p.principal_classification() == common::msp_principal::Classification::Role {
@@ -363,11 +419,16 @@ fn tx_read_write_set(m: &rwset::TxReadWriteSet, f: F<'_>) {
     list(&m.ns_rwset, f, "ns_rwset", |n, w| {
         assert_eq!(n.namespace, w.s("namespace"));
         assert_eq!(n.rwset, w.b("rwset"));
-        list(&n.collection_hashed_rwset, w, "collection_hashed_rwset", |c, wc| {
-            assert_eq!(c.collection_name, wc.s("collection_name"));
-            assert_eq!(c.hashed_rwset, wc.b("hashed_rwset"));
-            assert_eq!(c.pvt_rwset_hash, wc.b("pvt_rwset_hash"));
-        });
+        list(
+            &n.collection_hashed_rwset,
+            w,
+            "collection_hashed_rwset",
+            |c, wc| {
+                assert_eq!(c.collection_name, wc.s("collection_name"));
+                assert_eq!(c.hashed_rwset, wc.b("hashed_rwset"));
+                assert_eq!(c.pvt_rwset_hash, wc.b("pvt_rwset_hash"));
+            },
+        );
     });
 }
 
@@ -377,13 +438,23 @@ fn block(m: &common::Block, f: F<'_>) {
     assert_eq!(h.number, fh.u("number"));
     assert_eq!(h.previous_hash, fh.b("previous_hash"));
     assert_eq!(h.data_hash, fh.b("data_hash"));
-    assert_eq!(m.data.as_ref().expect("data").data, f.o("data").bytes_list("data"));
-    assert_eq!(m.metadata.as_ref().expect("metadata").metadata, f.o("metadata").bytes_list("metadata"));
+    assert_eq!(
+        m.data.as_ref().expect("data").data,
+        f.o("data").bytes_list("data")
+    );
+    assert_eq!(
+        m.metadata.as_ref().expect("metadata").metadata,
+        f.o("metadata").bytes_list("metadata")
+    );
 }
 
 fn seek_position(m: &Option<orderer::SeekPosition>, f: F<'_>) {
     use orderer::seek_position::Type;
-    match m.as_ref().and_then(|p| p.r#type.as_ref()).expect("seek position") {
+    match m
+        .as_ref()
+        .and_then(|p| p.r#type.as_ref())
+        .expect("seek position")
+    {
         Type::Specified(s) => assert_eq!(s.number, f.o("specified").u("number")),
         Type::Newest(_) => assert!(f.has("newest")),
         Type::Oldest(_) => assert!(f.has("oldest")),
@@ -393,9 +464,15 @@ fn seek_position(m: &Option<orderer::SeekPosition>, f: F<'_>) {
 
 fn application_policy(m: &Option<protos::ApplicationPolicy>, f: F<'_>) {
     use protos::application_policy::Type;
-    match m.as_ref().and_then(|p| p.r#type.as_ref()).expect("application policy") {
+    match m
+        .as_ref()
+        .and_then(|p| p.r#type.as_ref())
+        .expect("application policy")
+    {
         Type::SignaturePolicy(s) => signature_policy_envelope(s, f.o("signature_policy")),
-        Type::ChannelConfigPolicyReference(r) => assert_eq!(r, f.s("channel_config_policy_reference")),
+        Type::ChannelConfigPolicyReference(r) => {
+            assert_eq!(r, f.s("channel_config_policy_reference"))
+        }
     }
 }
 
@@ -404,10 +481,17 @@ fn collection_config_package(m: &Option<protos::CollectionConfigPackage>, f: F<'
     use protos::collection_policy_config::Payload as PolicyPayload;
     let m = m.as_ref().expect("collections");
     list(&m.config, f, "config", |c, w| {
-        let Some(Payload::StaticCollectionConfig(s)) = &c.payload else { panic!("static collection config") };
+        let Some(Payload::StaticCollectionConfig(s)) = &c.payload else {
+            panic!("static collection config")
+        };
         let ws = w.o("static_collection_config");
         assert_eq!(s.name, ws.s("name"));
-        match s.member_orgs_policy.as_ref().and_then(|p| p.payload.as_ref()).expect("member orgs policy") {
+        match s
+            .member_orgs_policy
+            .as_ref()
+            .and_then(|p| p.payload.as_ref())
+            .expect("member orgs policy")
+        {
             PolicyPayload::SignaturePolicy(p) => {
                 signature_policy_envelope(p, ws.o("member_orgs_policy").o("signature_policy"))
             }
@@ -424,30 +508,46 @@ fn collection_config_package(m: &Option<protos::CollectionConfigPackage>, f: F<'
 fn filtered_deliver(m: &protos::DeliverResponse, f: F<'_>) {
     use protos::deliver_response::Type;
     use protos::filtered_transaction::Data;
-    let Some(Type::FilteredBlock(b)) = &m.r#type else { panic!("filtered block") };
+    let Some(Type::FilteredBlock(b)) = &m.r#type else {
+        panic!("filtered block")
+    };
     let fb = f.o("filtered_block");
     assert_eq!(b.channel_id, fb.s("channel_id"));
     assert_eq!(b.number, fb.u("number"));
-    list(&b.filtered_transactions, fb, "filtered_transactions", |t, w| {
-        assert_eq!(t.txid, w.s("txid"));
-        assert_eq!(t.r#type, w.i32("type"));
-        assert_eq!(t.tx_validation_code, w.i32("tx_validation_code"));
-        match (&t.data, w.has("transaction_actions")) {
-            (Some(Data::TransactionActions(a)), true) => {
-                list(&a.chaincode_actions, w.o("transaction_actions"), "chaincode_actions", |c, wc| {
-                    chaincode_event(c.chaincode_event.as_ref().expect("event"), wc.o("chaincode_event"))
-                });
+    list(
+        &b.filtered_transactions,
+        fb,
+        "filtered_transactions",
+        |t, w| {
+            assert_eq!(t.txid, w.s("txid"));
+            assert_eq!(t.r#type, w.i32("type"));
+            assert_eq!(t.tx_validation_code, w.i32("tx_validation_code"));
+            match (&t.data, w.has("transaction_actions")) {
+                (Some(Data::TransactionActions(a)), true) => {
+                    list(
+                        &a.chaincode_actions,
+                        w.o("transaction_actions"),
+                        "chaincode_actions",
+                        |c, wc| {
+                            chaincode_event(
+                                c.chaincode_event.as_ref().expect("event"),
+                                wc.o("chaincode_event"),
+                            )
+                        },
+                    );
+                }
+                (None, false) => {}
+                (d, _) => panic!("filtered transaction data {d:?}"),
             }
-            (None, false) => {}
-            (d, _) => panic!("filtered transaction data {d:?}"),
-        }
-    });
+        },
+    );
 }
 
 // ---- dispatch --------------------------------------------------------------------------------
 
 fn decode<M: Message + Default>(s: &Sample) -> M {
-    M::decode(s.bytes.as_slice()).unwrap_or_else(|e| panic!("{}: decoding {} failed: {e}", s.name, s.ty))
+    M::decode(s.bytes.as_slice())
+        .unwrap_or_else(|e| panic!("{}: decoding {} failed: {e}", s.name, s.ty))
 }
 
 /// Decodes `s` as `M`, runs `check` on it and re-encodes.
@@ -456,9 +556,19 @@ fn run<M: Message + Default + PartialEq + std::fmt::Debug>(s: &Sample, check: im
     check(&m, F { v: &s.fields });
     let again = m.encode_to_vec();
     if MULTI_ENTRY_MAPS.contains(&s.name.as_str()) {
-        assert_eq!(M::decode(again.as_slice()).expect("re-decodes"), m, "{}: re-encoding", s.name);
+        assert_eq!(
+            M::decode(again.as_slice()).expect("re-decodes"),
+            m,
+            "{}: re-encoding",
+            s.name
+        );
     } else {
-        assert_eq!(hex::encode(&again), hex::encode(&s.bytes), "{}: re-encoded bytes differ", s.name);
+        assert_eq!(
+            hex::encode(&again),
+            hex::encode(&s.bytes),
+            "{}: re-encoded bytes differ",
+            s.name
+        );
     }
 }
 
@@ -479,7 +589,10 @@ fn check_sample(s: &Sample) -> bool {
         }),
         "common.OrganizationUnit" => run(s, |m: &common::OrganizationUnit, f| {
             assert_eq!(m.msp_identifier, f.s("msp_identifier"));
-            assert_eq!(m.organizational_unit_identifier, f.s("organizational_unit_identifier"));
+            assert_eq!(
+                m.organizational_unit_identifier,
+                f.s("organizational_unit_identifier")
+            );
             assert_eq!(m.certifiers_identifier, f.b("certifiers_identifier"));
         }),
         "common.SignaturePolicyEnvelope" => run(s, signature_policy_envelope),
@@ -492,8 +605,14 @@ fn check_sample(s: &Sample) -> bool {
         "common.ConfigEnvelope" => run(s, |m: &common::ConfigEnvelope, f| {
             let c = m.config.as_ref().expect("config");
             assert_eq!(c.sequence, f.o("config").u("sequence"));
-            config_group(c.channel_group.as_ref().expect("channel group"), f.o("config").o("channel_group"));
-            envelope(m.last_update.as_ref().expect("last update"), f.o("last_update"));
+            config_group(
+                c.channel_group.as_ref().expect("channel group"),
+                f.o("config").o("channel_group"),
+            );
+            envelope(
+                m.last_update.as_ref().expect("last update"),
+                f.o("last_update"),
+            );
         }),
         "common.SignatureHeader" => run(s, |m: &common::SignatureHeader, f| {
             assert_eq!(m.creator, f.b("creator"));
@@ -561,21 +680,43 @@ fn check_sample(s: &Sample) -> bool {
             timestamp(&m.timestamp, f.o("timestamp"));
             response(m.response.as_ref().expect("response"), f.o("response"));
             assert_eq!(m.payload, f.b("payload"));
-            endorsement(m.endorsement.as_ref().expect("endorsement"), f.o("endorsement"));
+            endorsement(
+                m.endorsement.as_ref().expect("endorsement"),
+                f.o("endorsement"),
+            );
             let interest = m.interest.as_ref().expect("interest");
-            list(&interest.chaincodes, f.o("interest"), "chaincodes", |c, w| {
-                assert_eq!(c.name, w.s("name"));
-                assert_eq!(c.collection_names, w.strs("collection_names"));
-                assert_eq!(c.no_private_reads, w.bo("no_private_reads"));
-                assert_eq!(c.no_public_writes, w.bo("no_public_writes"));
-                list(&c.key_policies, w, "key_policies", signature_policy_envelope);
-                assert_eq!(c.disregard_namespace_policy, w.bo("disregard_namespace_policy"));
-            });
+            list(
+                &interest.chaincodes,
+                f.o("interest"),
+                "chaincodes",
+                |c, w| {
+                    assert_eq!(c.name, w.s("name"));
+                    assert_eq!(c.collection_names, w.strs("collection_names"));
+                    assert_eq!(c.no_private_reads, w.bo("no_private_reads"));
+                    assert_eq!(c.no_public_writes, w.bo("no_public_writes"));
+                    list(
+                        &c.key_policies,
+                        w,
+                        "key_policies",
+                        signature_policy_envelope,
+                    );
+                    assert_eq!(
+                        c.disregard_namespace_policy,
+                        w.bo("disregard_namespace_policy")
+                    );
+                },
+            );
         }),
         "protos.ChaincodeActionPayload" => run(s, |m: &protos::ChaincodeActionPayload, f| {
-            assert_eq!(m.chaincode_proposal_payload, f.b("chaincode_proposal_payload"));
+            assert_eq!(
+                m.chaincode_proposal_payload,
+                f.b("chaincode_proposal_payload")
+            );
             let a = m.action.as_ref().expect("action");
-            assert_eq!(a.proposal_response_payload, f.o("action").b("proposal_response_payload"));
+            assert_eq!(
+                a.proposal_response_payload,
+                f.o("action").b("proposal_response_payload")
+            );
             list(&a.endorsements, f.o("action"), "endorsements", endorsement);
         }),
         "protos.Transaction" => run(s, |m: &protos::Transaction, f| {
@@ -616,7 +757,10 @@ fn check_sample(s: &Sample) -> bool {
                 let r = protos::Response::decode(m.payload.as_slice()).expect("COMPLETED payload");
                 assert_eq!(r.status, 500);
             }
-            chaincode_event(m.chaincode_event.as_ref().expect("event"), f.o("chaincode_event"));
+            chaincode_event(
+                m.chaincode_event.as_ref().expect("event"),
+                f.o("chaincode_event"),
+            );
             assert_eq!(m.channel_id, f.s("channel_id"));
         }),
         "protos.GetState" => run(s, |m: &protos::GetState, f| {
@@ -661,7 +805,9 @@ fn check_sample(s: &Sample) -> bool {
             assert_eq!(m.bookmark, f.s("bookmark"));
         }),
         "protos.QueryResponse" => run(s, |m: &protos::QueryResponse, f| {
-            list(&m.results, f, "results", |r, w| assert_eq!(r.result_bytes, w.b("resultBytes")));
+            list(&m.results, f, "results", |r, w| {
+                assert_eq!(r.result_bytes, w.b("resultBytes"))
+            });
             assert_eq!(m.has_more, f.bo("has_more"));
             assert_eq!(m.id, f.s("id"));
             assert_eq!(m.metadata, f.b("metadata"));
@@ -670,31 +816,45 @@ fn check_sample(s: &Sample) -> bool {
             assert_eq!(m.use_write_batch, f.bo("use_write_batch"));
             assert_eq!(m.max_size_write_batch, f.u32("max_size_write_batch"));
             assert_eq!(m.use_get_multiple_keys, f.bo("use_get_multiple_keys"));
-            assert_eq!(m.max_size_get_multiple_keys, f.u32("max_size_get_multiple_keys"));
+            assert_eq!(
+                m.max_size_get_multiple_keys,
+                f.u32("max_size_get_multiple_keys")
+            );
         }),
         "gateway.EndorseRequest" => run(s, |m: &gateway::EndorseRequest, f| {
             assert_eq!(m.transaction_id, f.s("transaction_id"));
             assert_eq!(m.channel_id, f.s("channel_id"));
-            signed_proposal(m.proposed_transaction.as_ref().expect("proposal"), f.o("proposed_transaction"));
+            signed_proposal(
+                m.proposed_transaction.as_ref().expect("proposal"),
+                f.o("proposed_transaction"),
+            );
             assert_eq!(m.endorsing_organizations, f.strs("endorsing_organizations"));
         }),
         "gateway.EndorseResponse" => run(s, |m: &gateway::EndorseResponse, f| {
-            envelope(m.prepared_transaction.as_ref().expect("envelope"), f.o("prepared_transaction"));
+            envelope(
+                m.prepared_transaction.as_ref().expect("envelope"),
+                f.o("prepared_transaction"),
+            );
         }),
         "gateway.SubmitRequest" => run(s, |m: &gateway::SubmitRequest, f| {
             assert_eq!(m.transaction_id, f.s("transaction_id"));
             assert_eq!(m.channel_id, f.s("channel_id"));
-            envelope(m.prepared_transaction.as_ref().expect("envelope"), f.o("prepared_transaction"));
+            envelope(
+                m.prepared_transaction.as_ref().expect("envelope"),
+                f.o("prepared_transaction"),
+            );
         }),
         "gateway.CommitStatusRequest" => run(s, |m: &gateway::CommitStatusRequest, f| {
             assert_eq!(m.transaction_id, f.s("transaction_id"));
             assert_eq!(m.channel_id, f.s("channel_id"));
             assert_eq!(m.identity, f.b("identity"));
         }),
-        "gateway.SignedCommitStatusRequest" => run(s, |m: &gateway::SignedCommitStatusRequest, f| {
-            assert_eq!(m.request, f.b("request"));
-            assert_eq!(m.signature, f.b("signature"));
-        }),
+        "gateway.SignedCommitStatusRequest" => {
+            run(s, |m: &gateway::SignedCommitStatusRequest, f| {
+                assert_eq!(m.request, f.b("request"));
+                assert_eq!(m.signature, f.b("signature"));
+            })
+        }
         "gateway.CommitStatusResponse" => run(s, |m: &gateway::CommitStatusResponse, f| {
             assert_eq!(m.result, f.i32("result"));
             assert_eq!(m.result(), protos::TxValidationCode::MvccReadConflict);
@@ -703,7 +863,10 @@ fn check_sample(s: &Sample) -> bool {
         "gateway.EvaluateRequest" => run(s, |m: &gateway::EvaluateRequest, f| {
             assert_eq!(m.transaction_id, f.s("transaction_id"));
             assert_eq!(m.channel_id, f.s("channel_id"));
-            signed_proposal(m.proposed_transaction.as_ref().expect("proposal"), f.o("proposed_transaction"));
+            signed_proposal(
+                m.proposed_transaction.as_ref().expect("proposal"),
+                f.o("proposed_transaction"),
+            );
             assert_eq!(m.target_organizations, f.strs("target_organizations"));
         }),
         "gateway.EvaluateResponse" => run(s, |m: &gateway::EvaluateResponse, f| {
@@ -716,10 +879,12 @@ fn check_sample(s: &Sample) -> bool {
             seek_position(&m.start_position, f.o("start_position"));
             assert_eq!(m.after_transaction_id, f.s("after_transaction_id"));
         }),
-        "gateway.SignedChaincodeEventsRequest" => run(s, |m: &gateway::SignedChaincodeEventsRequest, f| {
-            assert_eq!(m.request, f.b("request"));
-            assert_eq!(m.signature, f.b("signature"));
-        }),
+        "gateway.SignedChaincodeEventsRequest" => {
+            run(s, |m: &gateway::SignedChaincodeEventsRequest, f| {
+                assert_eq!(m.request, f.b("request"));
+                assert_eq!(m.signature, f.b("signature"));
+            })
+        }
         "gateway.ChaincodeEventsResponse" => run(s, |m: &gateway::ChaincodeEventsResponse, f| {
             list(&m.events, f, "events", chaincode_event);
             assert_eq!(m.block_number, f.u("block_number"));
@@ -742,20 +907,27 @@ fn check_sample(s: &Sample) -> bool {
             assert_eq!(m.info, f.s("info"));
         }),
         "orderer.DeliverResponse" => run(s, |m: &orderer::DeliverResponse, f| {
-            let Some(orderer::deliver_response::Type::Status(st)) = m.r#type else { panic!("status") };
+            let Some(orderer::deliver_response::Type::Status(st)) = m.r#type else {
+                panic!("status")
+            };
             assert_eq!(st, f.i32("status"));
             assert_eq!(st, common::Status::NotFound as i32);
         }),
-        "protos.DeliverResponse" if s.fields.get("filtered_block").is_some() => run(s, filtered_deliver),
+        "protos.DeliverResponse" if s.fields.get("filtered_block").is_some() => {
+            run(s, filtered_deliver)
+        }
         "protos.DeliverResponse" => run(s, |m: &protos::DeliverResponse, f| {
-            let Some(protos::deliver_response::Type::Block(b)) = &m.r#type else { panic!("block") };
+            let Some(protos::deliver_response::Type::Block(b)) = &m.r#type else {
+                panic!("block")
+            };
             block(b, f.o("block"));
         }),
         "protos.CollectionConfigPackage" => run(s, |m: &protos::CollectionConfigPackage, f| {
             collection_config_package(&Some(m.clone()), f)
         }),
-        "lifecycle.ApproveChaincodeDefinitionForMyOrgArgs" => {
-            run(s, |m: &lifecycle::ApproveChaincodeDefinitionForMyOrgArgs, f| {
+        "lifecycle.ApproveChaincodeDefinitionForMyOrgArgs" => run(
+            s,
+            |m: &lifecycle::ApproveChaincodeDefinitionForMyOrgArgs, f| {
                 assert_eq!(m.sequence, f.i("sequence"));
                 assert_eq!(m.name, f.s("name"));
                 assert_eq!(m.version, f.s("version"));
@@ -769,31 +941,43 @@ fn check_sample(s: &Sample) -> bool {
                 else {
                     panic!("local package source")
                 };
-                assert_eq!(local.package_id, f.o("source").o("local_package").s("package_id"));
-            })
-        }
+                assert_eq!(
+                    local.package_id,
+                    f.o("source").o("local_package").s("package_id")
+                );
+            },
+        ),
         "lifecycle.InstallChaincodeResult" => run(s, |m: &lifecycle::InstallChaincodeResult, f| {
             assert_eq!(m.package_id, f.s("package_id"));
             assert_eq!(m.label, f.s("label"));
         }),
         "lifecycle.QueryInstalledChaincodesResult" => {
             run(s, |m: &lifecycle::QueryInstalledChaincodesResult, f| {
-                list(&m.installed_chaincodes, f, "installed_chaincodes", |i, w| {
-                    assert_eq!(i.package_id, w.s("package_id"));
-                    assert_eq!(i.label, w.s("label"));
-                    each_entry(&i.references, w, "references", |r, wr| {
-                        list(&r.chaincodes, wr, "chaincodes", |c, wc| {
-                            assert_eq!(c.name, wc.s("name"));
-                            assert_eq!(c.version, wc.s("version"));
+                list(
+                    &m.installed_chaincodes,
+                    f,
+                    "installed_chaincodes",
+                    |i, w| {
+                        assert_eq!(i.package_id, w.s("package_id"));
+                        assert_eq!(i.label, w.s("label"));
+                        each_entry(&i.references, w, "references", |r, wr| {
+                            list(&r.chaincodes, wr, "chaincodes", |c, wc| {
+                                assert_eq!(c.name, wc.s("name"));
+                                assert_eq!(c.version, wc.s("version"));
+                            });
                         });
-                    });
+                    },
+                );
+            })
+        }
+        "lifecycle.CheckCommitReadinessResult" => {
+            run(s, |m: &lifecycle::CheckCommitReadinessResult, f| {
+                assert_eq!(sorted(&m.approvals), f.bool_map("approvals"));
+                each_entry(&m.mismatches, f, "mismatches", |x, w| {
+                    assert_eq!(x.items, w.strs("items"))
                 });
             })
         }
-        "lifecycle.CheckCommitReadinessResult" => run(s, |m: &lifecycle::CheckCommitReadinessResult, f| {
-            assert_eq!(sorted(&m.approvals), f.bool_map("approvals"));
-            each_entry(&m.mismatches, f, "mismatches", |x, w| assert_eq!(x.items, w.strs("items")));
-        }),
         "lifecycle.QueryChaincodeDefinitionResult" => {
             run(s, |m: &lifecycle::QueryChaincodeDefinitionResult, f| {
                 assert_eq!(m.sequence, f.i("sequence"));
@@ -871,7 +1055,10 @@ fn fixture_covers_the_required_sample() {
 #[test]
 fn every_field_of_the_chaincode_message_sample_is_set() {
     // "Every field set" for ChaincodeMessage: all 7 fields are present on the wire.
-    let s = samples().into_iter().find(|s| s.name == "chaincode_message").expect("sample");
+    let s = samples()
+        .into_iter()
+        .find(|s| s.name == "chaincode_message")
+        .expect("sample");
     let m = protos::ChaincodeMessage::decode(s.bytes.as_slice()).expect("decodes");
     assert_ne!(m.r#type, 0);
     assert!(m.timestamp.is_some() && m.proposal.is_some() && m.chaincode_event.is_some());

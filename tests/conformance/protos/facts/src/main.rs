@@ -35,7 +35,11 @@ fn main() {
     );
     // Only the mirrored files themselves, not upstream files they might import.
     let fds = prost_types::FileDescriptorSet {
-        file: fds.file.into_iter().filter(|f| files.iter().any(|n| n == f.name())).collect(),
+        file: fds
+            .file
+            .into_iter()
+            .filter(|f| files.iter().any(|n| n == f.name()))
+            .collect(),
     };
     for line in facts::list(&fds) {
         text.push_str(&line);
