@@ -507,3 +507,28 @@ fn trace_follows_the_earliest_of_replayed_records() {
     assert_eq!(trace["hops"][0]["outputHash"], early);
     assert_eq!(trace["hops"][0]["ts"], "2027-01-15T07:59:59.5Z");
 }
+
+#[test]
+fn concurrent_records_of_one_input_conflict_under_hash_policies() {
+    for (policy, conflicts) in [
+        ("hash", true),
+        ("hash+address", true),
+        ("none", false),
+        ("address", false),
+    ] {
+        let mut net = Net::with_chain(policy);
+        let input = hash("same input");
+        let a = net.stub(sp2(), &[]).with_tx_id("tx-a");
+        let b = net.stub(sp2(), &[]).with_tx_id("tx-b");
+        for (stub, out) in [(&a, "out-a"), (&b, "out-b")] {
+            let records = json!([rec(1, &input, &hash(out), HOP1_ADDR, HOP3_ADDR)]).to_string();
+            assert_eq!(
+                net.run(stub, &["RecordHops", CHAIN, HOP2, &records])
+                    .status(),
+                200
+            );
+        }
+        net.ledger.commit(&a).unwrap();
+        assert_eq!(net.ledger.commit(&b).is_err(), conflicts, "{policy}");
+    }
+}
