@@ -561,3 +561,11 @@ mod model {
         }
     }
 }
+
+#[test]
+fn ledger_is_shareable_and_snapshots_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Ledger>();
+    send::<Snapshot>();
+}
