@@ -203,6 +203,15 @@ out="$(query 1 kv pget _implicit_org_Org1MSP cred)" || true; expect_has "kv priv
 out="$(query 2 kv phash _implicit_org_Org1MSP cred)" || true
 expect_has "kv private data hash on Org2's peer (no value there)" "$out" "$(printf s3cret | sha256sum | cut -d' ' -f1)"
 
+# The server stops gracefully (SIGTERM) and the peers re-dial the restarted one.
+KV_ID="$PACKAGE_ID"
+kill -TERM "${CC_PIDS[-1]}"
+wait "${CC_PIDS[-1]}" || fail "kv server did not exit cleanly on SIGTERM"
+grep -q "stopped" "$WORK/serve-kv.log" || fail "kv server log lacks 'stopped'"
+pass "kv server stops cleanly on SIGTERM"
+serve kv-restarted "$HOST:$P_KV" "$KV_ID" "$BIN" serve --contract kv
+out="$(invoke 1 "1 2" kv -- put after-restart yes)" || true; expect_ok "kv: both peers re-dial a restarted server" "$out"
+
 # ================================================================== sfc, plaintext
 say "== SFC contract, plaintext"
 deploy sfcbc sfcbc_1.0 "$HOST:$P_SFC" 1
@@ -250,7 +259,7 @@ kv_checks tls
 out="$(query 1 kv get k-plain)" || true; expect_has "kv-tls: value written over plaintext read over TLS" "$out" "v-plain"
 
 # Both peers dialled each server: one REGISTER per peer and package.
-for tag in kv sfc sfc-mtls kv-tls; do
+for tag in kv kv-restarted sfc sfc-mtls kv-tls; do
   n="$(grep -c "peer connected: READY" "$WORK/serve-$tag.log" || true)"
   (( n >= 2 )) || fail "$tag: expected both peers to connect, saw $n READY"
 done
