@@ -168,8 +168,10 @@ impl PublicKey {
                         reason: e.to_string(),
                     }
                 })?;
-                k.verify_strict(msg, &sig)
-                    .map_err(|_| CryptoError::BadSignature)
+                // Cofactorless RFC 8032 verification with canonical S, as Go's
+                // crypto/ed25519 (Fabric's verifier) does; `verify_strict` would also refuse
+                // weak keys that Go accepts.
+                k.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
             }
         }
     }
