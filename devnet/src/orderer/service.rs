@@ -47,8 +47,14 @@ impl OrdererConfig {
 /// Why an envelope was not accepted, with the `common.Status` Fabric's Broadcast answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BroadcastError {
+    /// Malformed or not acceptable on this channel (Fabric's info text).
+    #[error("{0}")]
+    BadRequest(String),
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+    /// The creator may not write to the channel.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("channel {channel}: the orderer is not running")]
     Unavailable { channel: String },
 }
@@ -57,7 +63,8 @@ impl BroadcastError {
     /// The status in Fabric's `BroadcastResponse`.
     pub fn status(&self) -> Status {
         match self {
-            Self::TooLarge(_) => Status::BadRequest,
+            Self::BadRequest(_) | Self::TooLarge(_) => Status::BadRequest,
+            Self::Forbidden(_) => Status::Forbidden,
             Self::Unavailable { .. } => Status::ServiceUnavailable,
         }
     }
@@ -168,7 +175,12 @@ impl Orderer {
 impl OrdererHandle {
     /// Fabric's Broadcast for a normal transaction: `Ok` once the orderer has accepted the
     /// envelope for ordering (SUCCESS); it will be in a block unless the orderer crashes.
+    /// Checks Fabric's EmptyRejectRule and size filter first; the Writers policy is the
+    /// [`super::Registrar`]'s.
     pub async fn broadcast(&self, envelope: Envelope) -> Result<(), BroadcastError> {
+        if envelope.payload.is_empty() {
+            return Err(BroadcastError::BadRequest("Message was empty".into()));
+        }
         self.batch_size.check(&envelope)?;
         self.send(Request::Normal(envelope)).await
     }

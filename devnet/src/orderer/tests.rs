@@ -162,6 +162,15 @@ async fn oversized_envelopes_go_alone_and_too_large_ones_are_refused() {
         err.to_string(),
         "message payload is 10001 bytes and exceeds maximum allowed 10000 bytes"
     );
+    let empty = Envelope {
+        payload: Vec::new(),
+        signature: b"sig".to_vec(),
+    };
+    let err = h.broadcast(empty).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.to_string()),
+        (Status::BadRequest, "Message was empty".into())
+    );
     // Overflowing PreferredMaxBytes cuts the pending batch first.
     h.broadcast(env(4, 60)).await.unwrap();
     h.broadcast(env(5, 60)).await.unwrap();
