@@ -706,6 +706,132 @@ pub fn create_signed_transaction(
     ))
 }
 
+/// A signed envelope of any type, as Fabric's `CreateSignedEnvelopeWithTLSBinding` builds it:
+/// channel header {type, channel, timestamp = now to the second, epoch 0, no tx id,
+/// optional TLS certificate hash}, signature header {creator, random 24-byte nonce}, `data`
+/// as the payload data, the creator's signature over the payload. Used for `Deliver` seek
+/// requests (`DELIVER_SEEK_INFO` with an `orderer.SeekInfo`) and config updates.
+pub fn create_signed_envelope(
+    header_type: HeaderType,
+    channel_id: &str,
+    data: Vec<u8>,
+    tls_cert_hash: Vec<u8>,
+    signer: &Signer,
+) -> Envelope {
+    let now = Timestamp {
+        nanos: 0,
+        ..now_timestamp()
+    };
+    create_signed_envelope_at(
+        header_type,
+        channel_id,
+        data,
+        tls_cert_hash,
+        now,
+        new_nonce(),
+        signer,
+    )
+}
+
+/// [`create_signed_envelope`] with a fixed timestamp and nonce.
+pub fn create_signed_envelope_at(
+    header_type: HeaderType,
+    channel_id: &str,
+    data: Vec<u8>,
+    tls_cert_hash: Vec<u8>,
+    timestamp: Timestamp,
+    nonce: Vec<u8>,
+    signer: &Signer,
+) -> Envelope {
+    let header = Header {
+        channel_header: ChannelHeader {
+            r#type: header_type as i32,
+            version: 0,
+            timestamp: Some(timestamp),
+            channel_id: channel_id.to_string(),
+            tx_id: String::new(),
+            epoch: 0,
+            extension: Vec::new(),
+            tls_cert_hash,
+        }
+        .encode_to_vec(),
+        signature_header: SignatureHeader {
+            creator: signer.serialize(),
+            nonce,
+        }
+        .encode_to_vec(),
+    };
+    let payload = Payload {
+        header: Some(header),
+        data,
+    }
+    .encode_to_vec();
+    Envelope {
+        signature: signer.sign(&payload),
+        payload,
+    }
+}
+
+/// A signed envelope whose creator signature checked out.
+#[derive(Clone, Debug)]
+pub struct CheckedEnvelope {
+    /// The payload (header and data).
+    pub payload: Payload,
+    /// Decoded channel header.
+    pub channel_header: ChannelHeader,
+    /// Decoded signature header.
+    pub signature_header: SignatureHeader,
+    /// The creator, validated by its MSP.
+    pub creator: ValidatedIdentity,
+}
+
+/// Checks any signed envelope (a Deliver request, a config update): payload and headers
+/// decode, the header type is `expected` (if given), nonce and creator are present, the
+/// creator is valid and signed the payload. The caller then applies the channel's policy
+/// (e.g. `Readers` for Deliver) to [`CheckedEnvelope::creator`].
+pub fn check_signed_envelope(
+    envelope: &Envelope,
+    expected: Option<HeaderType>,
+    msps: &MspManager,
+    when: ValidityTime,
+) -> Result<CheckedEnvelope, TxError> {
+    let payload: Payload = decode(&envelope.payload, "Payload")?;
+    let header = payload
+        .header
+        .as_ref()
+        .ok_or(TxError::Missing("Payload.header"))?;
+    let channel_header: ChannelHeader = decode(&header.channel_header, "ChannelHeader")?;
+    let signature_header: SignatureHeader = decode(&header.signature_header, "SignatureHeader")?;
+    if let Some(t) = expected
+        && channel_header.r#type != t as i32
+    {
+        return Err(TxError::HeaderType {
+            got: channel_header.r#type,
+            expected: t.as_str_name(),
+        });
+    }
+    if signature_header.nonce.is_empty() {
+        return Err(TxError::Missing("SignatureHeader.nonce"));
+    }
+    if signature_header.creator.is_empty() {
+        return Err(TxError::Missing("SignatureHeader.creator"));
+    }
+    let creator = verify_signed(
+        msps,
+        when,
+        &signature_header.creator,
+        &envelope.payload,
+        &envelope.signature,
+        "creator",
+    )?;
+    Ok(CheckedEnvelope {
+        payload,
+        channel_header,
+        signature_header,
+        creator,
+    })
+}
+
 /// An endorser transaction envelope taken apart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParsedTransaction {

@@ -116,6 +116,7 @@ proptest! {
         if let Ok(env) = Envelope::decode(bytes.as_slice()) {
             let _ = parse_envelope(&env);
             let _ = validate_transaction(&env, &msps, ValidityTime::AsFabric);
+            let _ = sfcbc_fabric::tx::check_signed_envelope(&env, None, &msps, ValidityTime::AsFabric);
         }
     }
 
@@ -125,6 +126,13 @@ proptest! {
         let env = Envelope { payload, signature: vec![1, 2, 3] };
         let _ = parse_envelope(&env);
         let _ = validate_transaction(&env, &msps(), ValidityTime::AsFabric);
+    }
+
+    #[test]
+    fn seek_envelope_mutations(bytes in bytes_or_mutation("seek_envelope")) {
+        if let Ok(env) = Envelope::decode(bytes.as_slice()) {
+            let _ = sfcbc_fabric::tx::check_signed_envelope(&env, None, &msps(), ValidityTime::AsFabric);
+        }
     }
 
     #[test]

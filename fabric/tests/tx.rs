@@ -506,3 +506,55 @@ fn an_identity_with_two_node_ous_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("not a combination"), "{err}");
 }
+
+#[test]
+fn signed_envelopes_for_deliver() {
+    use sfcbc_fabric::protos::common::HeaderType;
+    use sfcbc_fabric::tx::{
+        check_signed_envelope, create_signed_envelope, create_signed_envelope_at,
+    };
+    let v = vectors();
+    let client = signer("client");
+    use sha2::Digest as _;
+    let env = create_signed_envelope_at(
+        HeaderType::DeliverSeekInfo,
+        "mychannel",
+        b"SEEK-INFO".to_vec(),
+        sha2::Sha256::digest(b"tls cert").to_vec(),
+        Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        },
+        (0u8..24).collect(),
+        &client,
+    );
+    assert_eq!(env.encode_to_vec(), v["seek_envelope"]);
+    let msps = msps();
+    let checked = check_signed_envelope(
+        &env,
+        Some(HeaderType::DeliverSeekInfo),
+        &msps,
+        ValidityTime::AsFabric,
+    )
+    .unwrap();
+    assert_eq!(checked.payload.data, b"SEEK-INFO");
+    assert_eq!(checked.channel_header.channel_id, "mychannel");
+    assert!(checked.creator.has_role(MspRole::Client));
+    assert!(matches!(
+        check_signed_envelope(
+            &env,
+            Some(HeaderType::ConfigUpdate),
+            &msps,
+            ValidityTime::AsFabric
+        ),
+        Err(TxError::HeaderType { .. })
+    ));
+    let mut bad = env.clone();
+    bad.signature[0] ^= 1;
+    assert!(check_signed_envelope(&bad, None, &msps, ValidityTime::AsFabric).is_err());
+
+    let fresh = create_signed_envelope(HeaderType::DeliverSeekInfo, "c", vec![], vec![], &client);
+    let checked = check_signed_envelope(&fresh, None, &msps, ValidityTime::AsFabric).unwrap();
+    assert_eq!(checked.channel_header.timestamp.unwrap().nanos, 0);
+    assert_eq!(checked.signature_header.nonce.len(), 24);
+}
