@@ -261,20 +261,21 @@ impl OrderingTask {
         loop {
             let timer = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now));
             tokio::select! {
-                // A shutdown or a new envelope wins over an expired timer: it is cut then.
+                // Shutdown first, then an expired timer (so a steady stream of envelopes
+                // cannot starve BatchTimeout), then new envelopes.
                 biased;
                 // Sent or the sender dropped: either way, stop.
                 _ = shutdown.recv() => break,
-                request = requests.recv() => match request {
-                    Some(request) => deadline = self.process(request, deadline).await?,
-                    // Every handle and the Orderer are gone.
-                    None => break,
-                },
                 () = timer, if deadline.is_some() => {
                     deadline = None;
                     let batch = self.cutter.cut();
                     self.write_block(batch, false).await?;
                 }
+                request = requests.recv() => match request {
+                    Some(request) => deadline = self.process(request, deadline).await?,
+                    // Every handle and the Orderer are gone.
+                    None => break,
+                },
             }
         }
         // Graceful stop: refuse new envelopes, order the ones already accepted, flush.
