@@ -105,9 +105,9 @@ CLI_TLS="$CCO/users/User1@cc.example.com/tls"
 args_json() { python3 -c 'import json,sys; print(json.dumps({"Args": sys.argv[1:]}))' "$@"; }
 b64() { printf '%s' "$1" | base64 -w0; }
 
-# deploy NAME LABEL ADDRESS SEQUENCE [package TLS flags...] -> sets PACKAGE_ID
-deploy() {
-  local name=$1 label=$2 address=$3 seq=$4; shift 4
+# package_install LABEL ADDRESS [package TLS flags...] -> sets PACKAGE_ID
+package_install() {
+  local label=$1 address=$2; shift 2
   local pkg="$WORK/$label.tgz" id1 id2 calc
   id1="$("$BIN" package --label "$label" --address "$address" --out "$pkg" "$@" 2>/dev/null)"
   id2="$("$BIN" package --label "$label" --address "$address" --out "$pkg.again" "$@" 2>/dev/null)"
@@ -124,6 +124,12 @@ deploy() {
       || fail "$label: install on org$n"
   done
   pass "$label: peer lifecycle chaincode install on both peers"
+}
+
+# approve_commit NAME LABEL SEQUENCE: both orgs approve $PACKAGE_ID, org1 commits. The server
+# is already up, so the peers' launch right after the commit connects at once.
+approve_commit() {
+  local name=$1 label=$2 seq=$3
   local def=(-C "$CHANNEL" -n "$name" -v "${label#*_}" --sequence "$seq" --signature-policy "$POLICY")
   for n in 1 2; do
     ( use_org $n
@@ -187,8 +193,9 @@ kv_checks() { # tag
 # ================================================================== kv, plaintext
 P_KV=$((BASE + 90)); P_SFC=$((BASE + 91)); P_SFC_TLS=$((BASE + 92)); P_KV_TLS=$((BASE + 93))
 say "== kv contract, plaintext"
-deploy kv kv_1.0 "$HOST:$P_KV" 1
+package_install kv_1.0 "$HOST:$P_KV"
 serve kv "$HOST:$P_KV" "$PACKAGE_ID" "$BIN" serve --contract kv
+approve_commit kv kv_1.0 1
 kv_checks plain
 for i in 1 2 3; do invoke 1 "1" kv -- put "r$i" "$i" >/dev/null || fail "put r$i"; done
 out="$(query 1 kv range r r~)" || true; expect_has "kv range (GET_STATE_BY_RANGE + close)" "$out" '["r1","r2","r3"]'
@@ -203,6 +210,19 @@ out="$(query 1 kv pget _implicit_org_Org1MSP cred)" || true; expect_has "kv priv
 out="$(query 2 kv phash _implicit_org_Org1MSP cred)" || true
 expect_has "kv private data hash on Org2's peer (no value there)" "$out" "$(printf s3cret | sha256sum | cut -d' ' -f1)"
 
+# Concurrent proposals on both peers: the server runs them side by side.
+CPIDS=()
+for i in 1 2 3 4 5 6; do
+  invoke $(( i % 2 + 1 )) "$(( i % 2 + 1 ))" kv -- put "par$i" "$i" >"$WORK/par$i.out" 2>&1 &
+  CPIDS+=($!)
+done
+for i in 1 2 3 4 5 6; do
+  wait "${CPIDS[$((i - 1))]}" || true
+  grep -q "status:200" "$WORK/par$i.out" || fail "concurrent invoke $i: $(cat "$WORK/par$i.out")"
+done
+out="$(query 1 kv range par par~)" || true
+expect_has "kv: 6 concurrent invokes across both peers all committed" "$out" '["par1","par2","par3","par4","par5","par6"]'
+
 # The server stops gracefully (SIGTERM) and the peers re-dial the restarted one.
 KV_ID="$PACKAGE_ID"
 kill -TERM "${CC_PIDS[-1]}"
@@ -214,8 +234,9 @@ out="$(invoke 1 "1 2" kv -- put after-restart yes)" || true; expect_ok "kv: both
 
 # ================================================================== sfc, plaintext
 say "== SFC contract, plaintext"
-deploy sfcbc sfcbc_1.0 "$HOST:$P_SFC" 1
+package_install sfcbc_1.0 "$HOST:$P_SFC"
 serve sfc "$HOST:$P_SFC" "$PACKAGE_ID" "$BIN" serve
+approve_commit sfcbc sfcbc_1.0 1
 CHAIN1='{"id":"chain1","hops":[{"psiid":"Org1:NameWriter:1","spMsp":"Org1MSP","address":"127.0.0.1:5001","validation":"address"},{"psiid":"Org2:NameWriter:1","spMsp":"Org2MSP","address":"127.0.0.1:5002","validation":"hash"}]}'
 CHAIN2='{"id":"chain2","hops":[{"psiid":"Org1:Proxy:1","spMsp":"Org1MSP","address":"127.0.0.1:5003","validation":"none"}]}'
 sfc_checks() { # tag chain-suffix
@@ -240,11 +261,12 @@ sfc_checks sfc-plain ""
 # ================================================================== sfc, mutual TLS
 say "== SFC contract, mutual TLS (package upgrade, sequence 2)"
 kill "${CC_PIDS[-1]}" 2>/dev/null || true
-deploy sfcbc sfcbc_1.1 "$HOST:$P_SFC_TLS" 2 --tls --tls-root-cert "$SRV_TLS/ca.crt" \
+package_install sfcbc_1.1 "$HOST:$P_SFC_TLS" --tls --tls-root-cert "$SRV_TLS/ca.crt" \
   --tls-client-cert "$CLI_TLS/client.crt" --tls-client-key "$CLI_TLS/client.key"
 serve sfc-mtls "$HOST:$P_SFC_TLS" "$PACKAGE_ID" env CHAINCODE_TLS_DISABLED=false \
   CHAINCODE_TLS_CERT="$SRV_TLS/server.crt" CHAINCODE_TLS_KEY="$SRV_TLS/server.key" \
   CHAINCODE_CLIENT_CA_CERT="$CLI_TLS/ca.crt" "$BIN" serve
+approve_commit sfcbc sfcbc_1.1 2
 out="$(query 2 sfcbc GetChain chain1)" || true; expect_has "sfc-mtls: chain1 written over plaintext is read over mutual TLS" "$out" '"id":"chain1"'
 sfc_checks sfc-mtls "-tls"
 grep -q "mutual_tls=true" "$WORK/serve-sfc-mtls.log" || fail "sfc-mtls: server did not run with mutual TLS"
@@ -252,9 +274,10 @@ pass "sfc-mtls: server ran with mutual TLS"
 
 # ================================================================== kv, TLS
 say "== kv contract, server TLS (package upgrade, sequence 2)"
-deploy kv kv_1.1 "$HOST:$P_KV_TLS" 2 --tls --tls-root-cert "$SRV_TLS/ca.crt"
+package_install kv_1.1 "$HOST:$P_KV_TLS" --tls --tls-root-cert "$SRV_TLS/ca.crt"
 serve kv-tls "$HOST:$P_KV_TLS" "$PACKAGE_ID" env CHAINCODE_TLS_DISABLED=false \
   CHAINCODE_TLS_CERT="$SRV_TLS/server.crt" CHAINCODE_TLS_KEY="$SRV_TLS/server.key" "$BIN" serve --contract kv
+approve_commit kv kv_1.1 2
 kv_checks tls
 out="$(query 1 kv get k-plain)" || true; expect_has "kv-tls: value written over plaintext read over TLS" "$out" "v-plain"
 
