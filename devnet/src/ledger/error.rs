@@ -9,6 +9,16 @@ pub enum LedgerError {
         #[source]
         source: redb::DatabaseError,
     },
+    #[error(
+        "channel name {0:?} is not valid: use lowercase letters, digits, '.' and '-', starting with a letter, at most 249 characters"
+    )]
+    BadChannelName(String),
+    #[error("ledger directory {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("ledger store: {0}")]
     Store(#[from] redb::Error),
     #[error(

@@ -41,7 +41,15 @@ pub struct Ledger {
 
 impl Ledger {
     /// Opens (creating if needed) the ledger of `channel` in `dir` (file `<channel>.redb`).
+    /// The channel name must be valid in Fabric (it also names the file).
     pub fn open(dir: &Path, channel: &str) -> Result<Self, LedgerError> {
+        if !valid_channel_name(channel) {
+            return Err(LedgerError::BadChannelName(channel.to_owned()));
+        }
+        std::fs::create_dir_all(dir).map_err(|source| LedgerError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let path = dir.join(format!("{channel}.redb"));
         let db = Database::create(&path).map_err(|source| LedgerError::Open {
             path: path.display().to_string(),
@@ -98,6 +106,14 @@ impl Ledger {
         txn.commit()?;
         Ok(())
     }
+}
+
+/// Fabric's channel name rule: `[a-z][a-z0-9.-]*`, fewer than 250 characters.
+pub fn valid_channel_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() < 250
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
 }
 
 #[cfg(test)]

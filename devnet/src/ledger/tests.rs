@@ -563,6 +563,35 @@ mod model {
 }
 
 #[test]
+fn channel_names_follow_fabric_and_directories_are_created() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [
+        "",
+        "../etc",
+        "MyChannel",
+        "1abc",
+        "a_b",
+        "a/b",
+        &"a".repeat(250),
+    ] {
+        assert!(
+            matches!(
+                Ledger::open(dir.path(), bad),
+                Err(LedgerError::BadChannelName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let nested = dir.path().join("peer0").join("ledgers");
+    let l = Ledger::open(&nested, "my-channel.1").unwrap();
+    assert!(l.path().starts_with(&nested));
+    assert_eq!(l.channel(), "my-channel.1");
+    // A second open of the same file in one process is refused with the path in the message.
+    let err = Ledger::open(&nested, "my-channel.1").unwrap_err();
+    assert!(err.to_string().contains("my-channel.1.redb"), "{err}");
+}
+
+#[test]
 fn ledger_is_shareable_and_snapshots_move_between_threads() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
