@@ -245,7 +245,7 @@ fn endorse(v: &HashMap<String, Vec<u8>>) -> ProposalResponse {
     assert_eq!(event.encode_to_vec(), v["event"]);
     up.endorse(
         chaincode_response(),
-        b"RWSET-BYTES".to_vec(),
+        v["results"].clone(),
         Some(&event),
         "1.0",
         &signer("peer"),
@@ -306,7 +306,7 @@ fn envelope_parses_and_validates() {
     let parsed = parse_envelope_bytes(&v["envelope"]).unwrap();
     assert_eq!(parsed.tx_id().as_bytes(), v["tx_id"].as_slice());
     assert_eq!(parsed.channel_id(), "mychannel");
-    assert_eq!(parsed.chaincode_action.results, b"RWSET-BYTES");
+    assert_eq!(parsed.chaincode_action.results, v["results"]);
     assert_eq!(
         parsed.chaincode_action.response.as_ref().unwrap().payload,
         b"done"
