@@ -125,11 +125,13 @@ fn kill_9_during_commits_loses_no_reported_block() {
             let loc = s.tx_location(&format!("tx-{top}-{i}")).unwrap().unwrap();
             assert_eq!((loc.block_num, loc.tx_num), (top, i));
             assert!(s.state("cc", &format!("k{top}-{i}")).unwrap().is_some());
+            // Nothing of the block that was being written when the kill came.
             assert!(
                 s.tx_location(&format!("tx-{height}-{i}"))
                     .unwrap()
                     .is_none()
             );
+            assert!(s.state("cc", &format!("k{height}-{i}")).unwrap().is_none());
         }
         let info = s.chain_info().unwrap();
         let hdr = s.header(top).unwrap().unwrap();
