@@ -43,6 +43,14 @@ fn msps() -> MspManager {
     .collect()
 }
 
+fn user_cert_der() -> Vec<u8> {
+    let id = MspDir::load(crypto("users/User1@org1.example.com/msp"))
+        .unwrap()
+        .identity("Org1MSP")
+        .unwrap();
+    id.cert_der().to_vec()
+}
+
 /// A valid message with a random edit.
 fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     let len = base.len();
@@ -142,6 +150,21 @@ proptest! {
         let _ = Identity::from_pem("M", &bytes);
         let _ = Identity::from_der("M", bytes.clone());
         let _ = pem::decode_all(&bytes);
+    }
+
+    #[test]
+    fn certificate_mutations(der in mutated(user_cert_der())) {
+        // A well-formed SerializedIdentity and PEM around a damaged certificate, so the
+        // X.509 parser, chain building and OU checks see it.
+        let sid = sfcbc_fabric::protos::msp::SerializedIdentity {
+            mspid: "Org1MSP".into(),
+            id_bytes: pem::encode("CERTIFICATE", &der).into_bytes(),
+        };
+        let _ = msps().validate_serialized(&sid.encode_to_vec(), ValidityTime::AsFabric);
+        let _ = msps().validate_serialized(&sid.encode_to_vec(), ValidityTime::At(i64::MAX));
+        if let Ok(id) = Identity::from_der("Org1MSP", der) {
+            let _ = id.public_key();
+        }
     }
 
     #[test]
