@@ -6,7 +6,10 @@ use sfcbc_fabric::msp::MspRole;
 use sfcbc_fabric::policy::{CompiledPolicy, RoleHolder, from_string, parse_implicit_meta};
 
 fuzz_target!(|data: &[u8]| {
-    let signers = [RoleHolder::new("A", &[MspRole::Peer]), RoleHolder::new("B", &[])];
+    let signers = [
+        RoleHolder::new("A", &[MspRole::Peer]),
+        RoleHolder::new("B", &[]),
+    ];
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(env) = from_string(text) {
             // Whatever parses must compile and evaluate.
