@@ -20,6 +20,9 @@ use tokio::task::JoinSet;
 use crate::contract::{Contract, Response};
 use crate::stub::{Conn, ShimStub, TxKey, proposal_context};
 
+/// How long a handshake may take before we log a hint about the chaincode id.
+const HANDSHAKE_HINT_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where the handshake stands (Go shim's `created` → `established` → `ready`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -98,12 +101,27 @@ where
     let mut task_keys: HashMap<tokio::task::Id, TxKey> = HashMap::new();
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut draining = *shutdown.borrow();
+    // A peer that does not know our CHAINCODE_ID answers nothing at all (it only logs "peer
+    // will not accept external chaincode connection"); say so here, where the operator looks.
+    let handshake_hint = tokio::time::sleep(HANDSHAKE_HINT_AFTER);
+    tokio::pin!(handshake_hint);
+    let mut hinted = false;
 
     let end = loop {
         if draining && tasks.is_empty() {
             break ConnEnd::Shutdown;
         }
         tokio::select! {
+            () = &mut handshake_hint, if !hinted && state != State::Ready => {
+                hinted = true;
+                tracing::warn!(
+                    chaincode_id,
+                    state = state.name(),
+                    "the peer has not completed the handshake after {HANDSHAKE_HINT_AFTER:?}: \
+                     check that CHAINCODE_ID is the package id the peer installed \
+                     (peer lifecycle chaincode queryinstalled) and committed"
+                );
+            }
             changed = shutdown.changed(), if !draining => {
                 // A dropped sender means the server is gone: drain as well.
                 if changed.is_err() || *shutdown.borrow() {
@@ -166,6 +184,17 @@ where
 fn expect(msg: &pb::ChaincodeMessage, want: MsgType, state: State) -> Result<(), (String, String)> {
     if msg.r#type == want as i32 {
         Ok(())
+    } else if msg.r#type == MsgType::Error as i32 {
+        // The peer refused us (e.g. a CHAINCODE_ID that is no installed package id): keep its
+        // reason, it is what the operator needs to see.
+        Err((
+            msg.txid.clone(),
+            format!(
+                "the peer refused the handshake in state {}: {}",
+                state.name(),
+                String::from_utf8_lossy(&msg.payload)
+            ),
+        ))
     } else {
         Err((
             msg.txid.clone(),

@@ -854,3 +854,26 @@ async fn random_transaction_bytes_get_an_answer_and_the_stream_survives() {
         "<none>"
     );
 }
+
+#[tokio::test]
+async fn peer_refusing_the_handshake_ends_the_stream() {
+    let (srv, _) = server().await;
+    let ch = channel(srv.addr, None).await.unwrap();
+    let (out, mut inbound) = open(ch).await.unwrap();
+    assert_eq!(ty(&recv(&mut inbound).await.unwrap()), T::Register);
+    out.send(pb::ChaincodeMessage {
+        r#type: T::Error as i32,
+        payload: b"chaincode sfcbc_1.0:0123 is not installed".to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let e = recv(&mut inbound).await.unwrap();
+    assert_eq!(ty(&e), T::Error);
+    assert!(
+        s(&e.payload).contains("is not installed"),
+        "{}",
+        s(&e.payload)
+    );
+    assert!(recv(&mut inbound).await.is_none());
+}
