@@ -1,10 +1,20 @@
 //! sfcbc-devnet: an embedded, Fabric-compatible network in one process.
 //!
 //! A library of parts that `sfcbc devnet up`, the demo and the tests compose the same way:
-//! - [`block`]: Fabric block hashes, assembly and the orderer's signature, as `protoutil` does;
-//! - [`ledger`]: a channel's persistent ledger on redb (blocks, versioned world state,
-//!   history, private data), one atomic write transaction per block;
-//! - [`orderer`]: the block cutter and the ordering task that chains, signs and delivers blocks.
+//! - [`block`]: Fabric block hashes (data hash, ASN.1 DER header hash), assembly, the
+//!   orderer's LAST_CONFIG/SIGNATURES metadata and its verification, TRANSACTIONS_FILTER —
+//!   byte for byte as `protoutil` and the orderer's `BlockWriter` produce them;
+//! - [`ledger`]: a channel's persistent ledger on redb (blocks by number, hash and tx id,
+//!   versioned world state with paginated range queries, history, private data and its public
+//!   hashes), one atomic, durable write transaction per block; [`ledger::block_commit`] turns
+//!   a validated `common.Block` into what the ledger applies;
+//! - [`orderer`]: the block cutter, the tokio task that applies BatchTimeout and chains, signs
+//!   and archives blocks, subscriptions that deliver them in order, and the [`orderer::Registrar`]
+//!   that routes Broadcast by channel with Fabric's statuses.
+//!
+//! The flow a peer builds on (see `tests/order_then_commit.rs`): `Registrar::broadcast` →
+//! `OrdererHandle::subscribe(n).next()` → validate and `block::set_transactions_filter` →
+//! `ledger::block_commit` → `Ledger::commit_block`; reads through `Ledger::snapshot`.
 
 pub mod block;
 pub mod ledger;
