@@ -10,12 +10,17 @@
 //!   a validated `common.Block` into what the ledger applies;
 //! - [`orderer`]: the block cutter, the tokio task that applies BatchTimeout and chains, signs
 //!   and archives blocks, subscriptions that deliver them in order, and the [`orderer::Registrar`]
-//!   that routes Broadcast by channel with Fabric's statuses.
+//!   that routes Broadcast by channel with Fabric's statuses;
+//! - [`simulator`]: the transaction simulator a proposal runs against, producing read/write
+//!   sets exactly as Fabric's `rwsetutil` builds them;
+//! - [`chaincode`]: the peer side of the chaincode shim protocol, dialling CCaaS servers.
 //!
 //! The flow a peer builds on (see `tests/order_then_commit.rs`): `Registrar::broadcast` →
 //! `OrdererHandle::subscribe(n).next()` → validate and `block::set_transactions_filter` →
 //! `ledger::block_commit` → `Ledger::commit_block`; reads through `Ledger::snapshot`.
 
 pub mod block;
+pub mod chaincode;
 pub mod ledger;
 pub mod orderer;
+pub mod simulator;

@@ -79,17 +79,27 @@ fn kill_9_during_commits_loses_no_reported_block() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut last = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(n) = line.strip_prefix("committed ") {
+                    if last.is_none() {
+                        let _ = first_tx.send(());
+                    }
                     last = Some(n.trim().parse::<u64>().unwrap());
                 }
             }
             last
         });
-        std::thread::sleep(Duration::from_millis(rng.gen_range(50..400)));
+        // Even rounds kill at a random moment from spawn (possibly during the child's
+        // start-up and recovery); odd rounds wait for the first commit, so commits are
+        // always interrupted in some rounds however slow the machine is.
+        if round % 2 == 1 {
+            let _ = first_rx.recv_timeout(Duration::from_secs(60));
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(20..300)));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         if let Some(n) = reader.join().unwrap() {

@@ -133,7 +133,9 @@ impl RwSetBuilder {
     }
 
     pub fn add_write(&mut self, ns: &str, key: &str, value: &[u8]) {
-        self.ns(ns).writes.insert(key.to_owned(), kv_write(key, value));
+        self.ns(ns)
+            .writes
+            .insert(key.to_owned(), kv_write(key, value));
     }
 
     /// An empty map deletes the key's metadata.

@@ -196,7 +196,7 @@ mod tests {
             RangeReads::Merkle(QueryReadsMerkleSummary {
                 max_degree: 2,
                 max_level: 1,
-                max_level_hashes: vec![l1a, l1b],
+                max_level_hashes: vec![l1a.clone(), l1b.clone()],
             })
         );
         // Three leaves exceed degree 2: they fold into level 2.

@@ -251,7 +251,10 @@ impl TxSimulator {
     }
 
     fn unsupported(&self, what: &str) -> SimError {
-        SimError(format!("txid [{}]: unsuppored transaction. {what}", self.txid))
+        SimError(format!(
+            "txid [{}]: unsuppored transaction. {what}",
+            self.txid
+        ))
     }
 
     fn check_write_precondition(&mut self) -> Result<(), SimError> {
@@ -272,9 +275,9 @@ impl TxSimulator {
 
     fn check_before_paginated_queries(&mut self) -> Result<(), SimError> {
         if self.write_performed {
-            return Err(self.unsupported(
-                "Paginated queries are supported only in a read-only transaction",
-            ));
+            return Err(
+                self.unsupported("Paginated queries are supported only in a read-only transaction")
+            );
         }
         self.paginated_queries_performed = true;
         Ok(())
@@ -282,9 +285,8 @@ impl TxSimulator {
 
     fn check_before_pvtdata_queries(&mut self) -> Result<(), SimError> {
         if self.write_performed {
-            return Err(self.unsupported(
-                "Queries on pvt data is supported only in a read-only transaction",
-            ));
+            return Err(self
+                .unsupported("Queries on pvt data is supported only in a read-only transaction"));
         }
         self.pvtdata_queries_performed = true;
         Ok(())
@@ -615,10 +617,12 @@ impl TxSimulator {
     pub fn bookmark(&mut self, iter: &mut QueryIter) -> Result<String, SimError> {
         match iter {
             QueryIter::History(_) => Ok(String::new()),
-            QueryIter::Range(r) => {
-                r.cursor
-                    .peek_key(&self.snapshot, &r.namespace, r.collection.as_deref(), self.config.fetch_chunk)
-            }
+            QueryIter::Range(r) => r.cursor.peek_key(
+                &self.snapshot,
+                &r.namespace,
+                r.collection.as_deref(),
+                self.config.fetch_chunk,
+            ),
         }
     }
 
@@ -748,7 +752,11 @@ impl Cursor {
         chunk: u32,
     ) -> Result<String, SimError> {
         self.fill(snap, ns, coll, chunk)?;
-        Ok(self.buf.front().map(|kv| kv.key.clone()).unwrap_or_default())
+        Ok(self
+            .buf
+            .front()
+            .map(|kv| kv.key.clone())
+            .unwrap_or_default())
     }
 }
 
