@@ -308,6 +308,13 @@ async fn run_tx(
             );
         }
     };
+    tracing::debug!(
+        txid,
+        channel = channel_id,
+        function = %input.args.first().map(|f| String::from_utf8_lossy(f)).unwrap_or_default(),
+        init = is_init,
+        "running transaction"
+    );
     let stub = ShimStub::new(conn, channel_id.clone(), txid.clone(), input.args, ctx);
     let run = async {
         let args = stub.args().to_vec();

@@ -95,12 +95,26 @@ impl Conn {
 }
 
 /// The transaction context carried by the proposal.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct ProposalContext {
     pub creator: Option<Creator>,
     pub transient: BTreeMap<String, Vec<u8>>,
     pub timestamp: TxTimestamp,
     pub signed_proposal: Option<pb::SignedProposal>,
+}
+
+impl std::fmt::Debug for ProposalContext {
+    // The transient map holds secrets (credentials, salts): names only, never values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProposalContext")
+            .field(
+                "creator_msp",
+                &self.creator.as_ref().map(|c| c.msp_id.as_str()),
+            )
+            .field("transient_keys", &self.transient.keys().collect::<Vec<_>>())
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Unpacks `SignedProposal → Proposal → Header → {ChannelHeader, SignatureHeader}` and the
@@ -630,5 +644,16 @@ mod tests {
             let sp = pb::SignedProposal { proposal_bytes: p.encode_to_vec(), signature: Vec::new() };
             let _ = proposal_context(Some(&sp));
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_transient_values() {
+        let mut ctx = ProposalContext::default();
+        ctx.transient.insert("secret".into(), b"hunter2".to_vec());
+        let shown = format!("{ctx:?}");
+        assert!(
+            shown.contains("secret") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }
