@@ -396,6 +396,120 @@ impl MspDir {
     pub fn verifier(&self, msp_id: &str) -> Result<MspVerifier, MspError> {
         MspVerifier::new(&self.msp_config(msp_id))
     }
+
+    /// Writes an MSP folder in cryptogen's layout: `cacerts/`, `intermediatecerts/`,
+    /// `admincerts/`, `tlscacerts/`, `tlsintermediatecerts/` (one `cert-<n>.pem` each; empty
+    /// folders are left out, as cryptogen leaves them out), `config.yaml` with the OU rules
+    /// and NodeOUs (each `Certificate:` pointing at the file holding that CA), and, for a
+    /// signer, `signcerts/cert.pem` and `keystore/priv_sk` (PKCS#8). `config.msp_id` is not
+    /// written: an MSP folder does not record it. [`MspDir::load`] reads it back.
+    pub fn write(
+        path: impl AsRef<Path>,
+        config: &MspConfig,
+        signer: Option<&Signer>,
+    ) -> Result<(), MspError> {
+        let path = path.as_ref();
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| MspError::Io { path: p, source }
+        };
+        let write = |rel: &str, bytes: &[u8]| -> Result<(), MspError> {
+            let file = path.join(rel);
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            std::fs::write(&file, bytes).map_err(io(&file))
+        };
+        let mut ca_files: Vec<(String, &[u8])> = Vec::new();
+        for (dir, certs) in [
+            ("cacerts", &config.root_certs),
+            ("intermediatecerts", &config.intermediate_certs),
+            ("admincerts", &config.admins),
+            ("tlscacerts", &config.tls_root_certs),
+            ("tlsintermediatecerts", &config.tls_intermediate_certs),
+        ] {
+            for (i, pem_text) in certs.iter().enumerate() {
+                let rel = format!("{dir}/cert-{i}.pem");
+                write(&rel, pem_text)?;
+                if dir == "cacerts" || dir == "intermediatecerts" {
+                    ca_files.push((rel, pem_text));
+                }
+            }
+        }
+        // config.yaml refers to OU certificates by file; find the CA file holding each.
+        let ou_yaml = |ou: &OuIdentifierConfig, indent: &str| -> Result<String, MspError> {
+            let mut y = String::new();
+            if !ou.certificate.is_empty() {
+                let want = first_cert_der(&ou.certificate, "OU identifier certificate")?;
+                let file = ca_files
+                    .iter()
+                    .find(|(_, pem_text)| {
+                        first_cert_der(pem_text, "CA").is_ok_and(|der| der == want)
+                    })
+                    .map(|(rel, _)| rel.clone())
+                    .ok_or_else(|| MspError::Invalid {
+                        msp_id: config.msp_id.clone(),
+                        reason: format!(
+                            "the certificate of OU `{}` is not among the MSP's root or \
+                             intermediate certificates",
+                            ou.organizational_unit_identifier
+                        ),
+                    })?;
+                y.push_str(&format!("{indent}Certificate: {file}\n"));
+            }
+            y.push_str(&format!(
+                "{indent}OrganizationalUnitIdentifier: {}\n",
+                yaml_string(&ou.organizational_unit_identifier)
+            ));
+            Ok(y)
+        };
+        let mut yaml = String::new();
+        if !config.organizational_unit_identifiers.is_empty() {
+            yaml.push_str("OrganizationalUnitIdentifiers:\n");
+            for ou in &config.organizational_unit_identifiers {
+                let entry = ou_yaml(ou, "    ")?;
+                yaml.push_str("  -");
+                yaml.push_str(&entry[3..]);
+            }
+        }
+        if let Some(n) = &config.node_ous {
+            yaml.push_str(&format!("NodeOUs:\n  Enable: {}\n", n.enable));
+            for (key, ou) in [
+                ("ClientOUIdentifier", &n.client),
+                ("PeerOUIdentifier", &n.peer),
+                ("AdminOUIdentifier", &n.admin),
+                ("OrdererOUIdentifier", &n.orderer),
+            ] {
+                if let Some(ou) = ou {
+                    yaml.push_str(&format!("  {key}:\n"));
+                    yaml.push_str(&ou_yaml(ou, "    ")?);
+                }
+            }
+        }
+        if !yaml.is_empty() {
+            write("config.yaml", yaml.as_bytes())?;
+        }
+        if let Some(signer) = signer {
+            write("signcerts/cert.pem", signer.identity().cert_pem())?;
+            write("keystore/priv_sk", signer.key().to_pkcs8_pem().as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// A YAML double-quoted scalar (OU values may hold any text).
+fn yaml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn read_dir_files(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, MspError> {

@@ -433,3 +433,50 @@ fn ed25519_identities() {
     // A key that is not the certificate's is refused.
     assert!(Signer::new(id, PrivateKey::generate_ed25519()).is_err());
 }
+
+#[test]
+fn written_folders_load_back() {
+    let user = MspDir::load(user_msp(1, "User1")).unwrap();
+    let signer = user.signer("Org1MSP").unwrap();
+    let mut config = user.msp_config("Org1MSP");
+    // Identities must carry one of these OUs (Fabric ORs them).
+    config.organizational_unit_identifiers = vec![
+        OuIdentifierConfig {
+            certificate: config.root_certs[0].clone(),
+            organizational_unit_identifier: "odd \"ou\" \\ #: value".into(),
+        },
+        OuIdentifierConfig {
+            certificate: Vec::new(),
+            organizational_unit_identifier: "client".into(),
+        },
+    ];
+    config.admins = vec![signer.identity().cert_pem().to_vec()];
+    let tmp = tempfile::tempdir().unwrap();
+    MspDir::write(tmp.path(), &config, Some(&signer)).unwrap();
+    let back = MspDir::load(tmp.path()).unwrap();
+    assert_eq!(back.msp_config("Org1MSP"), config);
+    let signer2 = back.signer("Org1MSP").unwrap();
+    assert_eq!(signer2.serialize(), signer.serialize());
+    let v = back.verifier("Org1MSP").unwrap();
+    let valid = v
+        .validate(signer2.identity(), ValidityTime::AsFabric)
+        .unwrap();
+    assert!(valid.has_role(MspRole::Client) && valid.has_role(MspRole::Admin));
+
+    // Verifying-only folder (no signer), no config.yaml.
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = MspConfig {
+        msp_id: "X".into(),
+        root_certs: config.root_certs.clone(),
+        ..Default::default()
+    };
+    MspDir::write(tmp.path(), &plain, None).unwrap();
+    assert!(!tmp.path().join("config.yaml").exists());
+    assert_eq!(MspDir::load(tmp.path()).unwrap().msp_config("X"), plain);
+
+    // An OU certificate that is not one of the folder's CAs cannot be referenced.
+    let other = MspDir::load(org_msp(2)).unwrap().config.root_certs[0].clone();
+    let mut bad = config.clone();
+    bad.organizational_unit_identifiers[0].certificate = other;
+    assert!(MspDir::write(tempfile::tempdir().unwrap().path(), &bad, None).is_err());
+}
