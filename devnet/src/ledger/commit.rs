@@ -128,7 +128,13 @@ impl WriteTables<'_> {
             let key = (h.namespace.as_str(), h.collection.as_str(), &h.key_hash[..]);
             match &h.value_hash {
                 Some(vh) => {
-                    self.hashed_state.insert(key, (b, t, &vh[..], &[][..]))?;
+                    let metadata = self
+                        .hashed_state
+                        .get(key)?
+                        .map(|g| g.value().3.to_vec())
+                        .unwrap_or_default();
+                    self.hashed_state
+                        .insert(key, (b, t, &vh[..], &metadata[..]))?;
                 }
                 None => {
                     self.hashed_state.remove(key)?;
@@ -139,11 +145,33 @@ impl WriteTables<'_> {
             let key = (p.namespace.as_str(), p.collection.as_str(), p.key.as_str());
             match &p.value {
                 Some(v) => {
-                    self.private_state.insert(key, (b, t, &v[..], &[][..]))?;
+                    let metadata = self
+                        .private_state
+                        .get(key)?
+                        .map(|g| g.value().3.to_vec())
+                        .unwrap_or_default();
+                    self.private_state
+                        .insert(key, (b, t, &v[..], &metadata[..]))?;
                 }
                 None => {
                     self.private_state.remove(key)?;
                 }
+            }
+        }
+        for m in &tx.hashed_metadata_writes {
+            let key = (m.namespace.as_str(), m.collection.as_str(), &m.key_hash[..]);
+            let current = self.hashed_state.get(key)?.map(|g| g.value().2.to_vec());
+            if let Some(value_hash) = current {
+                self.hashed_state
+                    .insert(key, (b, t, &value_hash[..], &m.metadata[..]))?;
+            }
+        }
+        for m in &tx.private_metadata_writes {
+            let key = (m.namespace.as_str(), m.collection.as_str(), m.key.as_str());
+            let current = self.private_state.get(key)?.map(|g| g.value().2.to_vec());
+            if let Some(value) = current {
+                self.private_state
+                    .insert(key, (b, t, &value[..], &m.metadata[..]))?;
             }
         }
         if let Some(rwset) = &tx.private_rwset {

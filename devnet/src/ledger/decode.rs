@@ -20,7 +20,8 @@ use sfcbc_fabric::protos::rwset::{TxPvtReadWriteSet, TxReadWriteSet};
 use sha2::{Digest, Sha256};
 
 use super::{
-    BlockCommit, HashedWrite, KvMetadataWrite, KvWrite, PrivateWrite, TX_VALID, Timestamp, TxCommit,
+    BlockCommit, HashedMetadataWrite, HashedWrite, KvMetadataWrite, KvWrite, PrivateMetadataWrite,
+    PrivateWrite, TX_VALID, Timestamp, TxCommit,
 };
 use crate::block::{header_fields, transactions_filter};
 
@@ -195,6 +196,14 @@ fn add_rwset(
         for coll in &ns.collection_hashed_rwset {
             let hashed =
                 HashedRwSet::decode(coll.hashed_rwset.as_slice()).map_err(fail("hashed rwset"))?;
+            for m in hashed.metadata_writes {
+                tx.hashed_metadata_writes.push(HashedMetadataWrite {
+                    namespace: ns.namespace.clone(),
+                    collection: coll.collection_name.clone(),
+                    key_hash: m.key_hash,
+                    metadata: serialize_metadata(m.entries),
+                });
+            }
             for w in hashed.hashed_writes {
                 tx.hashed_writes.push(HashedWrite {
                     namespace: ns.namespace.clone(),
@@ -229,6 +238,14 @@ fn add_rwset(
                     collection: coll.collection_name.clone(),
                     key: w.key,
                     value: (!w.is_delete).then_some(w.value),
+                });
+            }
+            for m in pkv.metadata_writes {
+                tx.private_metadata_writes.push(PrivateMetadataWrite {
+                    namespace: ns.namespace.clone(),
+                    collection: coll.collection_name.clone(),
+                    key: m.key,
+                    metadata: serialize_metadata(m.entries),
                 });
             }
             match verified

@@ -403,6 +403,57 @@ fn metadata_writes_set_metadata_and_value_writes_keep_it() {
 }
 
 #[test]
+fn private_and_hashed_metadata_writes() {
+    let (_d, l) = open();
+    let mut c = Chain::new();
+    let pw = PrivateWrite {
+        namespace: "cc".into(),
+        collection: "coll".into(),
+        key: "k".into(),
+        value: Some(b"v".to_vec()),
+    };
+    let key_hash = pw.hashed().key_hash;
+    let mut t = tx("t1", vec![]);
+    t.hashed_writes = vec![pw.hashed()];
+    t.private_writes = vec![pw.clone()];
+    t.hashed_metadata_writes = vec![HashedMetadataWrite {
+        namespace: "cc".into(),
+        collection: "coll".into(),
+        key_hash: key_hash.clone(),
+        metadata: b"policy".to_vec(),
+    }];
+    t.private_metadata_writes = vec![PrivateMetadataWrite {
+        namespace: "cc".into(),
+        collection: "coll".into(),
+        key: "k".into(),
+        metadata: b"policy".to_vec(),
+    }];
+    l.commit_block(&c.block(vec![t])).unwrap();
+    // A later value write keeps both metadata.
+    let pw2 = PrivateWrite {
+        value: Some(b"v2".to_vec()),
+        ..pw
+    };
+    let mut t2 = tx("t2", vec![]);
+    t2.hashed_writes = vec![pw2.hashed()];
+    t2.private_writes = vec![pw2];
+    l.commit_block(&c.block(vec![t2])).unwrap();
+    let s = l.snapshot().unwrap();
+    let p = s.private_data("cc", "coll", "k").unwrap().unwrap();
+    assert_eq!(
+        (p.value.as_slice(), p.metadata.as_slice()),
+        (&b"v2"[..], &b"policy"[..])
+    );
+    assert_eq!(p.version, Height::new(1, 0));
+    let h = s
+        .private_data_hash_by_key_hash("cc", "coll", &key_hash)
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.metadata, b"policy");
+    assert_eq!(h.version, Height::new(1, 0));
+}
+
+#[test]
 fn a_reopened_ledger_has_everything() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Chain::new();

@@ -115,8 +115,12 @@ pub struct TxCommit {
     pub metadata_writes: Vec<KvMetadataWrite>,
     /// The hashes of private writes, in the public rwset; every peer applies them.
     pub hashed_writes: Vec<HashedWrite>,
+    /// Metadata writes of private keys, by key hash (public, every peer applies them).
+    pub hashed_metadata_writes: Vec<HashedMetadataWrite>,
     /// The private writes themselves; only peers of member orgs have them.
     pub private_writes: Vec<PrivateWrite>,
+    /// Metadata writes of private keys in clear, on member peers.
+    pub private_metadata_writes: Vec<PrivateMetadataWrite>,
     /// The tx's serialized `rwset.TxPvtReadWriteSet`, kept per (block, tx) to serve
     /// `DeliverWithPrivateData`; `None` when this peer has no private data for the tx.
     pub private_rwset: Option<Vec<u8>>,
@@ -147,6 +151,24 @@ pub struct HashedWrite {
     pub key_hash: Vec<u8>,
     /// `None` deletes.
     pub value_hash: Option<Vec<u8>>,
+}
+
+/// A private key's metadata write as the public rwset carries it (by key hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashedMetadataWrite {
+    pub namespace: String,
+    pub collection: String,
+    pub key_hash: Vec<u8>,
+    pub metadata: Vec<u8>,
+}
+
+/// A private key's metadata write in clear, for member peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateMetadataWrite {
+    pub namespace: String,
+    pub collection: String,
+    pub key: String,
+    pub metadata: Vec<u8>,
 }
 
 /// A private write in clear, for member peers.

@@ -3,8 +3,8 @@ use std::collections::BTreeMap;
 use prost::Message;
 use sfcbc_fabric::protos::common::{ChannelHeader, Envelope, Header, HeaderType, Payload};
 use sfcbc_fabric::protos::kvrwset::{
-    HashedRwSet, KvMetadataEntry, KvMetadataWrite as ProtoMetadataWrite, KvWrite as ProtoWrite,
-    KvWriteHash, KvrwSet,
+    HashedRwSet, KvMetadataEntry, KvMetadataWrite as ProtoMetadataWrite, KvMetadataWriteHash,
+    KvWrite as ProtoWrite, KvWriteHash, KvrwSet,
 };
 use sfcbc_fabric::protos::protos::{
     ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ProposalResponsePayload,
@@ -103,6 +103,14 @@ fn ns_rwset(pvt: &KvrwSet) -> NsReadWriteSet {
         ..Default::default()
     };
     let hashed = HashedRwSet {
+        metadata_writes: pvt
+            .metadata_writes
+            .iter()
+            .map(|m| KvMetadataWriteHash {
+                key_hash: Sha256::digest(m.key.as_bytes()).to_vec(),
+                entries: m.entries.clone(),
+            })
+            .collect(),
         hashed_writes: pvt
             .writes
             .iter()
@@ -129,6 +137,13 @@ fn ns_rwset(pvt: &KvrwSet) -> NsReadWriteSet {
 fn pvt_kv() -> KvrwSet {
     KvrwSet {
         writes: vec![put("secret", b"s3cr3t")],
+        metadata_writes: vec![ProtoMetadataWrite {
+            key: "secret".into(),
+            entries: vec![KvMetadataEntry {
+                name: "VALIDATION_PARAMETER".into(),
+                value: b"org1 only".to_vec(),
+            }],
+        }],
         ..Default::default()
     }
 }
@@ -186,6 +201,8 @@ fn decodes_writes_of_valid_txs_and_indexes_all() {
         Some(Sha256::digest(b"s3cr3t").to_vec())
     );
     assert_eq!(t0.private_writes.len(), 1);
+    assert_eq!(t0.hashed_metadata_writes.len(), 1);
+    assert_eq!(t0.private_metadata_writes[0].key, "secret");
     assert_eq!(
         TxPvtReadWriteSet::decode(t0.private_rwset.as_deref().unwrap()).unwrap(),
         pvt_set(&pvt_kv())
@@ -217,11 +234,15 @@ fn decodes_writes_of_valid_txs_and_indexes_all() {
             .value,
         b"s3cr3t"
     );
-    assert!(
-        s.private_data_hash("cc", "coll", "secret")
-            .unwrap()
-            .is_some()
-    );
+    let h = s
+        .private_data_hash("cc", "coll", "secret")
+        .unwrap()
+        .unwrap();
+    let p = s.private_data("cc", "coll", "secret").unwrap().unwrap();
+    for md in [&h.metadata, &p.metadata] {
+        let md = ProtoMetadataWrite::decode(md.as_slice()).unwrap();
+        assert_eq!(md.entries[0].value, b"org1 only");
+    }
     assert_eq!(
         s.tx_location("tx-mvcc").unwrap().unwrap().validation_code,
         11
