@@ -76,7 +76,8 @@ impl Ledger {
         &self.path
     }
 
-    /// A consistent read view of everything committed so far.
+    /// A consistent read view of everything committed so far. Drop it when done: while it
+    /// lives, redb keeps the pages it sees, so a snapshot held for long grows the file.
     pub fn snapshot(&self) -> Result<Snapshot, LedgerError> {
         Ok(Snapshot::new(self.channel.clone(), self.db.begin_read()?))
     }
