@@ -32,12 +32,24 @@ if [[ ! -f "$S/build.sh" ]]; then
 fi
 S="$(cd "$S" && pwd)"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/sfcbc-ccaas-real.XXXXXX")"
-export NET="$WORK/network"
+# Ports BASE+43..BASE+99; when something already listens there (another run, another
+# network), move up by 200 — unless CCAAS_PORT_BASE pins the base.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+block_free() {
+  local p
+  for p in 43 44 45 50 51 52 53 61 62 90 91 92 93; do port_busy $(($1 + p)) && return 1; done
+  return 0
+}
 BASE="${CCAAS_PORT_BASE:-27000}"
+if [[ -z "${CCAAS_PORT_BASE:-}" ]]; then
+  for _ in 1 2 3 4 5 6 7 8 9 10; do block_free "$BASE" && break; BASE=$((BASE + 200)); done
+fi
+block_free "$BASE" || { echo "ports $BASE+ are in use; set CCAAS_PORT_BASE"; exit 1; }
 export ORDERER_PORT=$((BASE + 50)) ORDERER_ADMIN_PORT=$((BASE + 53)) ORDERER_OPS_PORT=$((BASE + 43))
 export ORG1_PEER_PORT=$((BASE + 51)) ORG1_CC_PORT=$((BASE + 52)) ORG1_OPS_PORT=$((BASE + 44))
 export ORG2_PEER_PORT=$((BASE + 61)) ORG2_CC_PORT=$((BASE + 62)) ORG2_OPS_PORT=$((BASE + 45))
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/sfcbc-ccaas-real.XXXXXX")"
+export NET="$WORK/network"
 POLICY="OR('Org1MSP.peer','Org2MSP.peer')"
 CC_PIDS=()
 CHECKS=0
