@@ -120,6 +120,11 @@ struct PackageArgs {
     /// Mutual TLS: PEM key of --tls-client-cert (embedded as "client_key").
     #[arg(long, requires_all = ["tls", "tls_client_cert"])]
     tls_client_key: Option<PathBuf>,
+    /// The server's own TLS certificate (PEM file). Not packaged: checked that it names the
+    /// host of --address (IP SAN for an IP) and is signed by --tls-root-cert, as the peer
+    /// will check when it dials.
+    #[arg(long, requires = "tls")]
+    tls_server_cert: Option<PathBuf>,
     /// Output file; default: <label>.tgz in the current directory.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -154,9 +159,14 @@ fn run_package(args: PackageArgs) -> anyhow::Result<()> {
             )),
             _ => None,
         };
+        let server_cert = match &args.tls_server_cert {
+            Some(p) => Some(read_pem("server certificate", p)?),
+            None => None,
+        };
         Some(PackageTls {
             root_cert: read_pem("TLS root certificate", root)?,
             client,
+            server_cert,
         })
     } else {
         None

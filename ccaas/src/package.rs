@@ -30,6 +30,8 @@ pub enum PackageError {
     IncompleteTls(&'static str, &'static str),
     #[error("{what} is not a PEM block ({detail})")]
     NotPem { what: &'static str, detail: String },
+    #[error("the server certificate does not fit: {0}")]
+    ServerCert(String),
     #[error("writing the package: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -41,6 +43,10 @@ pub struct PackageTls {
     pub root_cert: String,
     /// Mutual TLS: the client certificate and key (PEM) the peer presents to the server.
     pub client: Option<(String, String)>,
+    /// The server's own certificate (PEM), when known: not packaged, only checked against
+    /// the address's host and the root, so a mismatch shows up now and not as a peer that
+    /// cannot connect.
+    pub server_cert: Option<String>,
 }
 
 /// What goes into the package.
@@ -149,6 +155,97 @@ fn check_pem(what: &'static str, pem: &str) -> Result<(), PackageError> {
     }
 }
 
+fn der_of(what: &'static str, pem: &str) -> Result<Vec<u8>, PackageError> {
+    match rustls_pemfile::certs(&mut pem.as_bytes()).next() {
+        Some(Ok(der)) => Ok(der.to_vec()),
+        Some(Err(e)) => Err(PackageError::NotPem {
+            what,
+            detail: e.to_string(),
+        }),
+        None => Err(PackageError::NotPem {
+            what,
+            detail: "no CERTIFICATE block found".into(),
+        }),
+    }
+}
+
+/// Would a Go TLS client (the peer) accept `cert_pem` for `address`, trusting `root_pem`?
+/// Checks the subject alternative names (Go ignores the common name: an IP needs an IP SAN,
+/// a name a DNS SAN, `*.` wildcards cover one label) and the signature by the root. Hosts
+/// with a `{{...}}` template are filled in by the builder later and skip the name check.
+pub fn check_server_cert(
+    address: &str,
+    cert_pem: &str,
+    root_pem: &str,
+) -> Result<(), PackageError> {
+    use x509_parser::extensions::GeneralName;
+    let bad = |m: String| PackageError::ServerCert(m);
+    let cert_der = der_of("the server certificate", cert_pem)?;
+    let root_der = der_of("the TLS root certificate", root_pem)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&cert_der)
+        .map_err(|e| bad(format!("unreadable certificate: {e}")))?;
+    let (_, root) = x509_parser::parse_x509_certificate(&root_der)
+        .map_err(|e| bad(format!("unreadable root certificate: {e}")))?;
+    if cert_der != root_der {
+        cert.verify_signature(Some(root.public_key()))
+            .map_err(|_| {
+                bad(format!(
+                    "it is not signed by the root certificate ({}), so the peer will not trust it",
+                    root.subject()
+                ))
+            })?;
+    }
+    let host = address.rsplit_once(':').map(|(h, _)| h).unwrap_or(address);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains("{{") {
+        return Ok(());
+    }
+    let sans: Vec<GeneralName<'_>> = cert
+        .subject_alternative_name()
+        .map_err(|e| bad(format!("unreadable subject alternative names: {e}")))?
+        .map(|ext| ext.value.general_names.clone())
+        .unwrap_or_default();
+    let covered = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => sans.iter().any(|n| match n {
+            GeneralName::IPAddress(b) => match (ip, b.len()) {
+                (std::net::IpAddr::V4(v4), 4) => v4.octets() == **b,
+                (std::net::IpAddr::V6(v6), 16) => v6.octets() == **b,
+                _ => false,
+            },
+            _ => false,
+        }),
+        Err(_) => sans.iter().any(|n| match n {
+            GeneralName::DNSName(d) => dns_matches(d, host),
+            _ => false,
+        }),
+    };
+    if covered {
+        Ok(())
+    } else {
+        let names: Vec<String> = sans.iter().map(|n| n.to_string()).collect();
+        Err(bad(format!(
+            "it names [{}] but the peer dials {host}; add {} SAN {host} to the certificate \
+             or package another address",
+            names.join(", "),
+            if host.parse::<std::net::IpAddr>().is_ok() {
+                "an IP"
+            } else {
+                "a DNS"
+            }
+        )))
+    }
+}
+
+fn dns_matches(pattern: &str, host: &str) -> bool {
+    let (p, h) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+    match p.strip_prefix("*.") {
+        Some(rest) => h
+            .split_once('.')
+            .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
+        None => p == h,
+    }
+}
+
 fn check_address(address: &str) -> Result<(), PackageError> {
     let bad = || PackageError::InvalidAddress(address.to_string());
     let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
@@ -209,6 +306,9 @@ pub fn build(spec: &PackageSpec) -> Result<Package, PackageError> {
                 ));
             }
             check_pem("the TLS root certificate", &tls.root_cert)?;
+            if let Some(server) = &tls.server_cert {
+                check_server_cert(&spec.address, server, &tls.root_cert)?;
+            }
             match &tls.client {
                 None => (tls.root_cert.as_str(), "", ""),
                 Some((cert, key)) => {
@@ -259,6 +359,45 @@ pub fn package_id(label: &str, bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_cert_must_fit_the_address() {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let root = ca.self_signed(&ca_key).unwrap().pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec!["cc.example.com".to_string()]).unwrap();
+        p.subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let cert = p.signed_by(&key, &issuer).unwrap().pem();
+        check_server_cert("127.0.0.1:9999", &cert, &root).unwrap();
+        check_server_cert("cc.example.com:9999", &cert, &root).unwrap();
+        check_server_cert("{{.peername}}_cc:9999", &cert, &root).unwrap();
+        let e = check_server_cert("10.0.0.1:9999", &cert, &root)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("10.0.0.1") && e.contains("IP SAN"), "{e}");
+        let e = check_server_cert("other.example.com:1", &cert, &root)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DNS SAN"), "{e}");
+        // Signed by another CA: the peer would not trust it.
+        let other_key = KeyPair::generate().unwrap();
+        let other_root = CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .self_signed(&other_key)
+            .unwrap()
+            .pem();
+        let e = check_server_cert("127.0.0.1:9999", &cert, &other_root)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not signed"), "{e}");
+        assert!(dns_matches("*.example.com", "cc.example.com"));
+        assert!(!dns_matches("*.example.com", "a.b.example.com"));
+    }
 
     #[test]
     fn labels_follow_fabric() {
@@ -340,7 +479,8 @@ mod tests {
             build(&PackageSpec {
                 tls: Some(PackageTls {
                     root_cert: "not pem".into(),
-                    client: None
+                    client: None,
+                    server_cert: None,
                 }),
                 ..spec
             }),

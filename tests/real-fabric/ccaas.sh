@@ -202,6 +202,14 @@ kv_checks() { # tag
   out="$(query 2 kv get "k-$t")" || true; expect_has "$t: kv get on the other org's peer" "$out" "v-$t"
 }
 
+# Our package builder refuses a server certificate the peer would reject for the address.
+if "$BIN" package --label bad_1.0 --address 10.9.8.7:1 --tls --tls-root-cert "$SRV_TLS/ca.crt" \
+     --tls-server-cert "$SRV_TLS/server.crt" --out "$WORK/bad.tgz" >"$WORK/bad.out" 2>&1; then
+  fail "package accepted a server certificate without a SAN for 10.9.8.7"
+fi
+grep -q "IP SAN 10.9.8.7" "$WORK/bad.out" || fail "package: unclear SAN error: $(cat "$WORK/bad.out")"
+pass "package refuses a server certificate that does not name the address's host"
+
 # ================================================================== kv, plaintext
 P_KV=$((BASE + 90)); P_SFC=$((BASE + 91)); P_SFC_TLS=$((BASE + 92)); P_KV_TLS=$((BASE + 93))
 say "== kv contract, plaintext"
@@ -273,7 +281,7 @@ sfc_checks sfc-plain ""
 # ================================================================== sfc, mutual TLS
 say "== SFC contract, mutual TLS (package upgrade, sequence 2)"
 kill "${CC_PIDS[-1]}" 2>/dev/null || true
-package_install sfcbc_1.1 "$HOST:$P_SFC_TLS" --tls --tls-root-cert "$SRV_TLS/ca.crt" \
+package_install sfcbc_1.1 "$HOST:$P_SFC_TLS" --tls --tls-root-cert "$SRV_TLS/ca.crt" --tls-server-cert "$SRV_TLS/server.crt" \
   --tls-client-cert "$CLI_TLS/client.crt" --tls-client-key "$CLI_TLS/client.key"
 serve sfc-mtls "$HOST:$P_SFC_TLS" "$PACKAGE_ID" env CHAINCODE_TLS_DISABLED=false \
   CHAINCODE_TLS_CERT="$SRV_TLS/server.crt" CHAINCODE_TLS_KEY="$SRV_TLS/server.key" \
@@ -286,7 +294,7 @@ pass "sfc-mtls: server ran with mutual TLS"
 
 # ================================================================== kv, TLS
 say "== kv contract, server TLS (package upgrade, sequence 2)"
-package_install kv_1.1 "$HOST:$P_KV_TLS" --tls --tls-root-cert "$SRV_TLS/ca.crt"
+package_install kv_1.1 "$HOST:$P_KV_TLS" --tls --tls-root-cert "$SRV_TLS/ca.crt" --tls-server-cert "$SRV_TLS/server.crt"
 serve kv-tls "$HOST:$P_KV_TLS" "$PACKAGE_ID" env CHAINCODE_TLS_DISABLED=false \
   CHAINCODE_TLS_CERT="$SRV_TLS/server.crt" CHAINCODE_TLS_KEY="$SRV_TLS/server.key" "$BIN" serve --contract kv
 approve_commit kv kv_1.1 2
