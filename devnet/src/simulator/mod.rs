@@ -164,6 +164,9 @@ struct RangeRecord {
     reads: RangeQueryResultsHelper,
 }
 
+/// A value (or value hash) with its serialized metadata.
+type ValueAndMetadata = (Vec<u8>, Vec<u8>);
+
 /// Fabric's `version.Height` as `%s` prints it.
 fn height_str(h: Option<Height>) -> String {
     match h {
@@ -303,7 +306,7 @@ impl TxSimulator {
         &mut self,
         ns: &str,
         key: &str,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SimError> {
+    ) -> Result<Option<ValueAndMetadata>, SimError> {
         self.check_done()?;
         let vv = self.snapshot.state(ns, key)?;
         self.builder
@@ -467,7 +470,7 @@ impl TxSimulator {
         ns: &str,
         coll: &str,
         key: &str,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SimError> {
+    ) -> Result<Option<ValueAndMetadata>, SimError> {
         self.validate_coll(ns, coll)?;
         self.check_done()?;
         let hv = self.snapshot.private_data_hash(ns, coll, key)?;
