@@ -207,7 +207,7 @@ fn json(out: &ChaincodeOutcome) -> serde_json::Value {
 
 #[tokio::test]
 async fn sfc_contract_through_chaincode_support() {
-    let srv = server(Arc::new(SfcContract)).await;
+    let srv = server(Arc::new(SfcContract::default())).await;
     let peer = Peer::new(srv.addr).await;
     let owner = identity(
         "Tenant1MSP",
@@ -557,4 +557,113 @@ async fn wrong_package_id_and_unreachable_server_are_clean_errors() {
         .await
         .unwrap_err();
     assert!(matches!(err, ChaincodeError::Unavailable { .. }), "{err}");
+}
+
+/// A throwaway CA and a leaf it issues (server leaves carry an IP SAN for 127.0.0.1).
+fn tls_pki() -> (String, [(String, String); 2], String, (String, String)) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+    let ca = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, name);
+        let pem = p.self_signed(&key).unwrap().pem();
+        (pem, Issuer::new(p, key))
+    };
+    let leaf = |issuer: &Issuer<'static, KeyPair>, cn: &str, server: bool| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        if server {
+            p.subject_alt_names
+                .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        }
+        (
+            p.signed_by(&key, issuer).unwrap().pem(),
+            key.serialize_pem(),
+        )
+    };
+    let (ca_pem, issuer) = ca("chaincode tls ca");
+    let server = leaf(&issuer, "sfcbc-ccaas", true);
+    let client = leaf(&issuer, "peer0.org1.example.com", false);
+    let (other_ca, other) = ca("another ca");
+    let stranger = leaf(&other, "intruder", false);
+    (ca_pem, [server, client], other_ca, stranger)
+}
+
+#[tokio::test]
+async fn tls_and_mutual_tls_targets() {
+    let (ca, [(server_cert, server_key), (client_cert, client_key)], other_ca, (bad_cert, bad_key)) =
+        tls_pki();
+    let listener = sfcbc_ccaas::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = ServerConfig::new(PACKAGE_ID);
+    config.shutdown_grace = Duration::from_millis(200);
+    config.tls = Some(sfcbc_ccaas::TlsPem {
+        cert: server_cert.into_bytes(),
+        key: server_key.into_bytes(),
+        client_ca: Some(ca.clone().into_bytes()),
+    });
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(sfcbc_ccaas::serve(
+        listener,
+        config,
+        Arc::new(KvContract),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let connection_json = |root: &str, cert: &str, key: &str| {
+        serde_json::json!({
+            "address": addr.to_string(),
+            "dial_timeout": "3s",
+            "tls_required": true,
+            "client_auth_required": true,
+            "root_cert": root,
+            "client_cert": cert,
+            "client_key": key,
+        })
+        .to_string()
+    };
+
+    // Mutual TLS with the right CA and a client certificate it issued.
+    let target = ChaincodeTarget::from_connection_json(
+        connection_json(&ca, &client_cert, &client_key).as_bytes(),
+    )
+    .unwrap();
+    let cc = ChaincodeHandle::connect(target, PACKAGE_ID, ChaincodeConfig::default())
+        .await
+        .expect("mutual TLS handshake");
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path(), CHANNEL).unwrap();
+    let user = identity("Org1MSP", "User1@org1.example.com", "org1.example.com");
+    let inv = invocation(&user, &["put", "k", "v"], &[]);
+    let mut sim = TxSimulator::new(&inv.tx_id, ledger.snapshot().unwrap());
+    let out = cc.execute(&inv, &mut sim).await.unwrap();
+    assert_eq!(out.response.status, 200);
+    assert_eq!(kvrwset(&sim.results().unwrap(), CC).writes[0].key, "k");
+
+    // A server certificate from a CA we do not trust, or a client cert the server does not:
+    // clean Unavailable/Handshake errors, no panic, no hang.
+    for json in [
+        connection_json(&other_ca, &client_cert, &client_key),
+        connection_json(&ca, &bad_cert, &bad_key),
+    ] {
+        let target = ChaincodeTarget::from_connection_json(json.as_bytes()).unwrap();
+        let e = tokio::time::timeout(
+            Duration::from_secs(15),
+            ChaincodeHandle::connect(target, PACKAGE_ID, ChaincodeConfig::default()),
+        )
+        .await
+        .expect("fails in time")
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ChaincodeError::Unavailable { .. } | ChaincodeError::Handshake { .. }
+            ),
+            "{e}"
+        );
+        eprintln!("refused as expected: {e}");
+    }
 }
