@@ -560,7 +560,10 @@ async fn wrong_package_id_and_unreachable_server_are_clean_errors() {
 }
 
 /// A throwaway CA and a leaf it issues (server leaves carry an IP SAN for 127.0.0.1).
-fn tls_pki() -> (String, [(String, String); 2], String, (String, String)) {
+/// (certificate PEM, key PEM).
+type CertKey = (String, String);
+
+fn tls_pki() -> (String, [CertKey; 2], String, CertKey) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
     let ca = |name: &str| {
         let key = KeyPair::generate().unwrap();
