@@ -57,14 +57,22 @@ pub trait Contract: Send + Sync + 'static {
     async fn invoke(&self, stub: &ShimStub, args: &[Vec<u8>]) -> Response;
 }
 
-/// The SFC contract from `sfcbc-chaincode`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SfcContract;
+/// The SFC contract from `sfcbc-chaincode`, with its deployment settings.
+#[derive(Debug, Clone, Default)]
+pub struct SfcContract {
+    pub config: sfcbc_chaincode::Config,
+}
+
+impl SfcContract {
+    pub fn new(config: sfcbc_chaincode::Config) -> Self {
+        SfcContract { config }
+    }
+}
 
 #[async_trait]
 impl Contract for SfcContract {
     async fn invoke(&self, stub: &ShimStub, args: &[Vec<u8>]) -> Response {
-        let r = sfcbc_chaincode::dispatch(stub, args).await;
+        let r = sfcbc_chaincode::dispatch_with(&self.config, stub, args).await;
         Response {
             status: r.status,
             message: r.message,

@@ -75,6 +75,10 @@ struct ServeArgs {
     /// Seconds that shutdown waits for in-flight transactions.
     #[arg(long, default_value_t = 30)]
     shutdown_grace_secs: u64,
+    /// The manager's MSP ID: may read every chain (SFC contract). Every peer's server must
+    /// use the same value, or their endorsements differ.
+    #[arg(long, env = "SFCBC_MANAGER_MSP", default_value = "ManagerMSP")]
+    manager_msp: String,
     /// Which contract to serve: `sfc` (the SFC-BC contract) or `kv` (a tiny key-value
     /// contract for protocol smoke tests against a peer).
     #[arg(long, value_enum, default_value_t = ContractKind::Sfc)]
@@ -237,7 +241,9 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
     let listener = sfcbc_ccaas::bind(&args.address).await?;
     let contract: Arc<dyn sfcbc_ccaas::Contract> = match args.contract {
-        ContractKind::Sfc => Arc::new(SfcContract),
+        ContractKind::Sfc => Arc::new(SfcContract::new(sfcbc_chaincode::Config {
+            manager_msp: args.manager_msp.clone(),
+        })),
         ContractKind::Kv => Arc::new(KvContract),
     };
     sfcbc_ccaas::serve(listener, config, contract, shutdown_signal()).await?;

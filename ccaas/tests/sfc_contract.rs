@@ -15,7 +15,11 @@ const CHAIN: &str = r#"{"id":"chain1","hops":[
 
 #[tokio::test]
 async fn sfc_contract_runs_through_the_server() {
-    let srv = TestServer::start(Arc::new(SfcContract), ServerConfig::new(CHAINCODE_ID)).await;
+    let srv = TestServer::start(
+        Arc::new(SfcContract::default()),
+        ServerConfig::new(CHAINCODE_ID),
+    )
+    .await;
     let peer = ScriptedPeer::connect(srv.addr, None).await;
     let owner = x509_identity("Org1MSP", "User1@org1.example.com", "org1.example.com");
     let sp2 = x509_identity("Org2MSP", "User1@org2.example.com", "org2.example.com");
@@ -127,5 +131,37 @@ async fn sfc_contract_runs_through_the_server() {
                 "no secret in public state"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn manager_msp_is_a_deployment_setting() {
+    let contract = SfcContract::new(sfcbc_chaincode::Config {
+        manager_msp: "AuditMSP".into(),
+    });
+    let srv = TestServer::start(Arc::new(contract), ServerConfig::new(CHAINCODE_ID)).await;
+    let peer = ScriptedPeer::connect(srv.addr, None).await;
+    let owner = x509_identity("Org1MSP", "User1@org1.example.com", "org1.example.com");
+    peer.invoke_as("c", &["CreateChain", CHAIN], &[], owner)
+        .await
+        .ok_payload();
+    let auditor = x509_identity("AuditMSP", "Admin@audit.example.com", "audit.example.com");
+    let manager = x509_identity(
+        "ManagerMSP",
+        "Admin@manager.example.com",
+        "manager.example.com",
+    );
+    assert!(
+        peer.invoke_as("a", &["GetChain", "chain1"], &[], auditor)
+            .await
+            .ok_payload()
+            .contains("chain1")
+    );
+    match peer
+        .invoke_as("m", &["GetChain", "chain1"], &[], manager)
+        .await
+    {
+        Outcome::Completed { status: 403, .. } => {}
+        other => panic!("the default manager MSP is not the manager here: {other:?}"),
     }
 }

@@ -14,7 +14,8 @@
 #    `sfcbc-ccaas serve` with the package id, and drives it with `peer chaincode invoke/query`:
 #      kv  plaintext   : the protocol smoke contract (put/get/range/history/event/error/private)
 #      sfc plaintext   : CreateChain, GetChain, access-rule rejections, ShareAuth (transient,
-#                        endorsed by the hop SP's org only)
+#                        endorsed by the hop SP's org only), RecordHops, paginated GetRecords,
+#                        GetMetadata
 #      sfc mutual TLS  : upgrade to a package with tls_required + client_auth_required
 #      kv  TLS         : upgrade to a package with tls_required (server-side TLS only)
 # 4. prints "REAL-FABRIC CCAAS OK" or the failing check, exits non-zero on failure, and brings
