@@ -15,9 +15,11 @@ use sfcbc_devnet::chaincode::{
 };
 use sfcbc_devnet::ledger::Ledger;
 use sfcbc_devnet::simulator::TxSimulator;
+use sfcbc_fabric::protos::kvrwset::{HashedRwSet, KvrwSet};
 use sfcbc_fabric::protos::protos as pb;
 use sfcbc_fabric::protos::protos::chaincode_message::Type as T;
 use sfcbc_fabric::protos::protos::chaincode_server::{Chaincode, ChaincodeServer};
+use sfcbc_fabric::protos::protos::write_record::Type as W;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::{Request, Response, Status, Streaming};
@@ -224,6 +226,74 @@ async fn run_tx(
             let r = ask(out, waiters, msg(T::InvokeChaincode, txid, Vec::new())).await;
             send(completed(txid, 200, text(&r).as_bytes())).await;
         }
+        "batch" => {
+            // What a Go shim does with use_write_batch: the writes in one WRITE_BATCH_STATE.
+            let rec = |t: W, key: &str, value: &[u8], collection: &str| pb::WriteRecord {
+                key: key.into(),
+                value: value.to_vec(),
+                collection: collection.into(),
+                metadata: (t == W::PutStateMetadata).then(|| pb::StateMetadata {
+                    metakey: "VALIDATION_PARAMETER".into(),
+                    value: b"policy".to_vec(),
+                }),
+                r#type: t as i32,
+            };
+            let coll = "_implicit_org_Org1MSP";
+            let batch = pb::WriteBatchState {
+                rec: vec![
+                    rec(W::PutState, "b", b"2", ""),
+                    rec(W::PutState, "a", b"1", ""),
+                    rec(W::DelState, "gone", b"", ""),
+                    rec(W::PutStateMetadata, "a", b"", ""),
+                    rec(W::PutState, "pk", b"secret", coll),
+                    rec(W::PurgePrivateData, "old", b"", coll),
+                ],
+            };
+            let r = ask(
+                out,
+                waiters,
+                msg(T::WriteBatchState, txid, batch.encode_to_vec()),
+            )
+            .await;
+            assert_eq!(T::try_from(r.r#type), Ok(T::Response), "{}", text(&r));
+            let multi = pb::GetStateMultiple {
+                keys: vec!["x".into(), "y".into()],
+                collection: String::new(),
+            };
+            let r = ask(
+                out,
+                waiters,
+                msg(T::GetStateMultiple, txid, multi.encode_to_vec()),
+            )
+            .await;
+            let values = pb::GetStateMultipleResult::decode(r.payload.as_slice()).unwrap();
+            assert_eq!(values.values, vec![Vec::<u8>::new(), Vec::new()]);
+            let md = pb::GetStateMetadata {
+                key: "a".into(),
+                collection: String::new(),
+            };
+            let r = ask(
+                out,
+                waiters,
+                msg(T::GetStateMetadata, txid, md.encode_to_vec()),
+            )
+            .await;
+            assert_eq!(T::try_from(r.r#type), Ok(T::Response));
+            let bad = pb::WriteBatchState {
+                rec: vec![pb::WriteRecord {
+                    key: "k".into(),
+                    r#type: 0,
+                    ..Default::default()
+                }],
+            };
+            let r = ask(
+                out,
+                waiters,
+                msg(T::WriteBatchState, txid, bad.encode_to_vec()),
+            )
+            .await;
+            send(completed(txid, 200, text(&r).as_bytes())).await;
+        }
         "error" => send(msg(T::Error, txid, b"boom".to_vec())).await,
         "bad-completed" => send(msg(T::Completed, txid, vec![0xff, 0x01])).await,
         "keepalive" => {
@@ -333,6 +403,32 @@ async fn misbehaving_chaincode_gets_clean_errors_and_the_stream_recovers() {
     let l = &fx.ledger;
 
     assert_eq!(run(&cc, l, "t1", "ok").await.unwrap(), (200, "fine".into()));
+
+    // Write batches, multi-key reads and metadata, as Fabric 2.5+ shims may use them.
+    let mut sim = TxSimulator::new("tb", l.snapshot().unwrap());
+    let out = cc.execute(&inv("tb", "batch"), &mut sim).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.response.payload),
+        "WRITE_BATCH_STATE failed: transaction ID: tb: unknown operation type"
+    );
+    let rw = sim.results().unwrap();
+    let ns = &rw.public.ns_rwset[0];
+    assert_eq!(ns.namespace, "script");
+    let kv = KvrwSet::decode(ns.rwset.as_slice()).unwrap();
+    let writes: Vec<(&str, bool)> = kv
+        .writes
+        .iter()
+        .map(|w| (w.key.as_str(), w.is_delete))
+        .collect();
+    assert_eq!(writes, vec![("a", false), ("b", false), ("gone", true)]);
+    let reads: Vec<&str> = kv.reads.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(reads, vec!["a", "x", "y"]);
+    assert_eq!(kv.metadata_writes[0].key, "a");
+    assert_eq!(kv.metadata_writes[0].entries[0].value, b"policy");
+    let h = HashedRwSet::decode(ns.collection_hashed_rwset[0].hashed_rwset.as_slice()).unwrap();
+    let purges: Vec<bool> = h.hashed_writes.iter().map(|w| w.is_purge).collect();
+    assert_eq!(purges, vec![true, false], "old (purged) sorts before pk");
+    assert_eq!(rw.private_collections().len(), 1);
     let (_, e) = run(&cc, l, "t2", "garbage").await.unwrap();
     assert!(
         e.starts_with("GET_STATE failed: transaction ID: t2: unmarshal failed"),
