@@ -21,6 +21,7 @@
 
 pub mod block;
 pub mod chaincode;
+pub mod crypto;
 pub mod ledger;
 pub mod orderer;
 pub mod simulator;
