@@ -293,3 +293,167 @@ impl RwSetBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sfcbc_fabric::protos::rwset::NsReadWriteSet;
+
+    fn h(b: &[u8]) -> Vec<u8> {
+        sha256(b)
+    }
+
+    fn v11() -> Option<Height> {
+        Some(Height::new(1, 1))
+    }
+
+    /// Fabric's rwset_builder_test.go `TestTxSimulationResultWithPvtData`, ported: the same
+    /// calls must give the same messages, field for field.
+    #[test]
+    fn fabric_tx_simulation_result_with_pvt_data() {
+        let mut b = RwSetBuilder::default();
+        b.add_read("ns1", "key1", v11());
+        b.add_read("ns2", "key1", v11());
+        b.add_write("ns2", "key1", b"ns2-key1-value");
+        b.add_hashed_read("ns1", "coll1", "key1", v11());
+        b.add_hashed_read("ns1", "coll2", "key1", v11());
+        b.add_private_write("ns1", "coll2", "key1", b"pvt-ns1-coll2-key1-value", false);
+        b.add_hashed_read("ns2", "coll1", "key1", v11());
+        b.add_hashed_read("ns2", "coll1", "key2", v11());
+        b.add_private_write("ns2", "coll2", "key1", b"pvt-ns2-coll2-key1-value", false);
+        b.add_private_write("ns3", "coll1", "key1", b"", true);
+        let r = b.build();
+
+        let pvt_kv = |key: &str, value: &[u8]| {
+            KvrwSet {
+                writes: vec![kv_write(key, value)],
+                ..Default::default()
+            }
+            .encode_to_vec()
+        };
+        let pvt_ns1_coll2 = pvt_kv("key1", b"pvt-ns1-coll2-key1-value");
+        let pvt_ns2_coll2 = pvt_kv("key1", b"pvt-ns2-coll2-key1-value");
+        let pvt_ns3_coll1 = KvrwSet {
+            writes: vec![KvWrite {
+                key: "key1".into(),
+                is_delete: true,
+                value: Vec::new(),
+            }],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let pvt_ns = |ns: &str, coll: &str, rwset: &[u8]| NsPvtReadWriteSet {
+            namespace: ns.into(),
+            collection_pvt_rwset: vec![CollectionPvtReadWriteSet {
+                collection_name: coll.into(),
+                rwset: rwset.to_vec(),
+            }],
+        };
+        assert_eq!(
+            r.private,
+            Some(TxPvtReadWriteSet {
+                data_model: 0,
+                ns_pvt_rwset: vec![
+                    pvt_ns("ns1", "coll2", &pvt_ns1_coll2),
+                    pvt_ns("ns2", "coll2", &pvt_ns2_coll2),
+                    pvt_ns("ns3", "coll1", &pvt_ns3_coll1),
+                ],
+            })
+        );
+
+        let read = |key: &str| KvRead {
+            key: key.into(),
+            version: proto_version(v11()),
+        };
+        let read_hash = |key: &str| KvReadHash {
+            key_hash: h(key.as_bytes()),
+            version: proto_version(v11()),
+        };
+        let write_hash = |key: &str, value: &[u8]| KvWriteHash {
+            key_hash: h(key.as_bytes()),
+            is_delete: false,
+            value_hash: h(value),
+            is_purge: false,
+        };
+        let coll =
+            |name: &str, set: HashedRwSet, pvt: Option<&[u8]>| CollectionHashedReadWriteSet {
+                collection_name: name.into(),
+                hashed_rwset: set.encode_to_vec(),
+                pvt_rwset_hash: pvt.map(h).unwrap_or_default(),
+            };
+        let expected = vec![
+            NsReadWriteSet {
+                namespace: "ns1".into(),
+                rwset: KvrwSet {
+                    reads: vec![read("key1")],
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                collection_hashed_rwset: vec![
+                    coll(
+                        "coll1",
+                        HashedRwSet {
+                            hashed_reads: vec![read_hash("key1")],
+                            ..Default::default()
+                        },
+                        None,
+                    ),
+                    coll(
+                        "coll2",
+                        HashedRwSet {
+                            hashed_reads: vec![read_hash("key1")],
+                            hashed_writes: vec![write_hash("key1", b"pvt-ns1-coll2-key1-value")],
+                            ..Default::default()
+                        },
+                        Some(&pvt_ns1_coll2),
+                    ),
+                ],
+            },
+            NsReadWriteSet {
+                namespace: "ns2".into(),
+                rwset: KvrwSet {
+                    reads: vec![read("key1")],
+                    writes: vec![kv_write("key1", b"ns2-key1-value")],
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                collection_hashed_rwset: vec![
+                    coll(
+                        "coll1",
+                        HashedRwSet {
+                            hashed_reads: vec![read_hash("key1"), read_hash("key2")],
+                            ..Default::default()
+                        },
+                        None,
+                    ),
+                    coll(
+                        "coll2",
+                        HashedRwSet {
+                            hashed_writes: vec![write_hash("key1", b"pvt-ns2-coll2-key1-value")],
+                            ..Default::default()
+                        },
+                        Some(&pvt_ns2_coll2),
+                    ),
+                ],
+            },
+            NsReadWriteSet {
+                namespace: "ns3".into(),
+                rwset: Vec::new(),
+                collection_hashed_rwset: vec![coll(
+                    "coll1",
+                    HashedRwSet {
+                        hashed_writes: vec![KvWriteHash {
+                            key_hash: h(b"key1"),
+                            is_delete: true,
+                            value_hash: Vec::new(),
+                            is_purge: true,
+                        }],
+                        ..Default::default()
+                    },
+                    Some(&pvt_ns3_coll1),
+                )],
+            },
+        ];
+        assert_eq!(r.public.ns_rwset, expected);
+    }
+}
