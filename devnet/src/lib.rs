@@ -25,3 +25,4 @@ pub mod crypto;
 pub mod ledger;
 pub mod orderer;
 pub mod simulator;
+pub mod validator;
