@@ -178,3 +178,99 @@ impl ProposalBuilder {
         Ok((result, commit))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sfcbc_fabric::protos::common::HeaderType;
+    use sfcbc_fabric::tx::{compute_tx_id, unpack_proposal};
+
+    use crate::test_util;
+
+    #[tokio::test]
+    async fn proposals_are_built_as_fabric_gateway_builds_them() {
+        let signer = test_util::signer("Org1MSP");
+        let gw = test_util::gateway(&signer);
+        let contract = gw
+            .network("mychannel")
+            .contract_with_name("sfc", "SfcContract");
+        let p = contract
+            .new_proposal("ShareAuth")
+            .args(&["chain1", "Org1:NameWriter:1"])
+            .transient("secret", b"s".to_vec())
+            .transient("salt", vec![7u8; 16])
+            .endorsing_organizations(&["Org1MSP"])
+            .build()
+            .unwrap();
+        assert_eq!(p.channel_id(), "mychannel");
+        assert_eq!(p.endorsing_organizations(), ["Org1MSP".to_string()]);
+        assert!(!p.is_signed());
+
+        let signed = sfcbc_fabric::protos::protos::SignedProposal {
+            proposal_bytes: p.message().to_vec(),
+            signature: signer.sign(p.message()),
+        };
+        let up = unpack_proposal(&signed).unwrap();
+        assert_eq!(
+            up.channel_header.r#type,
+            HeaderType::EndorserTransaction as i32
+        );
+        assert_eq!(up.channel_header.epoch, 0);
+        assert!(up.channel_header.timestamp.is_some());
+        assert_eq!(up.channel_id(), "mychannel");
+        assert_eq!(up.chaincode_name, "sfc");
+        assert_eq!(up.tx_id(), p.tx_id());
+        assert_eq!(up.creator(), signer.serialize().as_slice());
+        assert_eq!(up.signature_header.nonce.len(), 24);
+        assert_eq!(
+            compute_tx_id(&up.signature_header.nonce, up.creator()),
+            p.tx_id()
+        );
+        let args: Vec<&[u8]> = up.input.args.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            args,
+            [
+                &b"SfcContract:ShareAuth"[..],
+                b"chain1",
+                b"Org1:NameWriter:1"
+            ],
+            "the contract name qualifies the function"
+        );
+        assert_eq!(up.transient_map.len(), 2);
+        assert_eq!(up.transient_map["salt"], vec![7u8; 16]);
+        signer
+            .identity()
+            .public_key()
+            .unwrap()
+            .verify(p.message(), &signed.signature)
+            .unwrap();
+
+        // bytes() round-trips through Gateway::new_proposal (off-line signing)
+        let again = gw.new_signed_proposal(&p.bytes(), vec![1, 2, 3]).unwrap();
+        assert_eq!(
+            (again.tx_id(), again.channel_id(), again.message()),
+            (p.tx_id(), "mychannel", p.message())
+        );
+        assert_eq!(again.endorsing_organizations(), p.endorsing_organizations());
+        assert!(again.is_signed());
+        assert_eq!(p.digest(), crate::gateway::digest(p.message()));
+
+        // every proposal gets a fresh nonce, hence a fresh tx id
+        let q = contract.new_proposal("ShareAuth").build().unwrap();
+        assert_ne!(q.tx_id(), p.tx_id());
+        // the default contract sends the bare function name
+        let plain = gw
+            .network("ch")
+            .contract("cc")
+            .new_proposal("get")
+            .arg("k")
+            .build()
+            .unwrap();
+        let up = unpack_proposal(&sfcbc_fabric::protos::protos::SignedProposal {
+            proposal_bytes: plain.message().to_vec(),
+            signature: vec![],
+        })
+        .unwrap();
+        assert_eq!(up.input.args, vec![b"get".to_vec(), b"k".to_vec()]);
+        assert!(up.transient_map.is_empty());
+    }
+}

@@ -33,3 +33,34 @@ pub use gateway::{Gateway, GatewayBuilder, Sign, Timeouts, TlsOptions};
 pub use network::Network;
 pub use proposal::{Commit, Proposal, Status, Transaction};
 pub use sfc::{PrivateWrite, SfcContract, SfcEvent};
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use sfcbc_fabric::{Identity, PrivateKey, Signer};
+
+    /// A P-256 signer with a self-signed certificate.
+    pub fn signer(msp: &str) -> Signer {
+        let key = PrivateKey::generate_p256();
+        let kp = rcgen::KeyPair::from_pem(&key.to_pkcs8_pem()).expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "User1");
+        let pem = params.self_signed(&kp).expect("cert").pem();
+        Signer::new(
+            Identity::from_pem(msp, pem.as_bytes()).expect("identity"),
+            key,
+        )
+        .expect("signer")
+    }
+
+    /// A gateway whose channel never connects (nothing is sent in these tests).
+    pub fn gateway(signer: &Signer) -> crate::Gateway {
+        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+        let fut = crate::Gateway::builder(signer.identity().clone())
+            .signer(signer.clone())
+            .channel(channel)
+            .connect();
+        futures::executor::block_on(fut).expect("gateway over a lazy channel")
+    }
+}

@@ -449,3 +449,77 @@ impl Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util;
+    use sfcbc_fabric::protos::protos::Response;
+
+    #[tokio::test]
+    async fn endorsed_envelope_gives_channel_and_result() {
+        let client = test_util::signer("Org1MSP");
+        let peer = test_util::signer("Org1MSP");
+        let gw = test_util::gateway(&client);
+        let mut p = gw
+            .network("mychannel")
+            .contract("cc")
+            .new_proposal("put")
+            .args(&["k", "v"])
+            .transient("t", b"secret".to_vec())
+            .build()
+            .unwrap();
+        p.sign().unwrap();
+        let signed = p.proposed.proposal.clone().unwrap();
+        let up = sfcbc_fabric::tx::unpack_proposal(&signed).unwrap();
+        let resp = up.endorse(
+            Response {
+                status: 200,
+                message: String::new(),
+                payload: b"the result".to_vec(),
+            },
+            Vec::new(),
+            None,
+            "1",
+            &peer,
+        );
+        let env = sfcbc_fabric::tx::assemble_transaction(&signed, &[resp]).unwrap();
+        assert_eq!(
+            parse_transaction_envelope(&env).unwrap(),
+            ("mychannel".to_string(), b"the result".to_vec())
+        );
+        let tx = Transaction::from_prepared(
+            gw.clone(),
+            PreparedTransaction {
+                transaction_id: p.tx_id().into(),
+                envelope: Some(env),
+            },
+        )
+        .unwrap();
+        assert_eq!(tx.result(), b"the result");
+        assert_eq!(tx.tx_id(), p.tx_id());
+        assert!(!tx.is_signed());
+        let again = gw.new_transaction(&tx.bytes()).unwrap();
+        assert_eq!(again.message(), tx.message());
+        assert!(
+            !tx.message().windows(6).any(|w| w == b"secret"),
+            "transient data stays out of the transaction"
+        );
+        assert!(parse_transaction_envelope(&Envelope::default()).is_err());
+    }
+
+    #[test]
+    fn status_into_result() {
+        let ok = Status {
+            tx_id: "t".into(),
+            code: 0,
+            block_number: 3,
+        };
+        assert!(ok.successful());
+        assert_eq!(ok.clone().into_result().unwrap(), ok);
+        let bad = Status { code: 10, ..ok };
+        assert_eq!(bad.code_name(), "ENDORSEMENT_POLICY_FAILURE");
+        let e = bad.into_result().unwrap_err();
+        assert_eq!((e.tx_id(), e.validation_code()), (Some("t"), Some(10)));
+    }
+}
