@@ -21,7 +21,9 @@
 
 pub mod block;
 pub mod chaincode;
+pub mod committer;
 pub mod crypto;
+pub mod endorser;
 pub mod ledger;
 pub mod orderer;
 pub mod simulator;

@@ -78,6 +78,18 @@ pub struct TxOutcome {
     pub event: Option<ChaincodeEvent>,
     /// The header type (`common.HeaderType` number), when the header decoded.
     pub header_type: Option<i32>,
+    /// The collections whose private writes the tx carries (by hash), for the committer to
+    /// fetch from the transient store.
+    pub private_collections: Vec<PrivateCollectionRef>,
+}
+
+/// A collection with private writes in a transaction, identified by its public hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateCollectionRef {
+    pub namespace: String,
+    pub collection: String,
+    /// SHA-256 of the collection's private `KVRWSet` (`pvt_rwset_hash`).
+    pub pvt_rwset_hash: Vec<u8>,
 }
 
 /// The outcomes of a block's transactions, in block order.
@@ -268,6 +280,7 @@ impl Validator {
             .map(|mut s| {
                 if s.outcome.code != TxValidationCode::Valid {
                     s.outcome.event = None;
+                    s.outcome.private_collections.clear();
                 }
                 s.outcome
             })
@@ -361,6 +374,7 @@ impl Validator {
             chaincode: None,
             event: None,
             header_type: None,
+            private_collections: Vec::new(),
         };
         let fail = |mut o: TxOutcome, code, reason: String| {
             o.code = code;
@@ -506,6 +520,16 @@ impl Validator {
                 Err(e) => return Err(e.into()),
             }
         }
+        outcome.private_collections = rw
+            .iter()
+            .flat_map(|ns| {
+                ns.pvt_hashes.iter().map(|(c, h)| PrivateCollectionRef {
+                    namespace: ns.namespace.clone(),
+                    collection: c.clone(),
+                    pvt_rwset_hash: h.clone(),
+                })
+            })
+            .collect();
         Ok(Staged { outcome, rw })
     }
 
@@ -735,6 +759,12 @@ fn decode_rwset(bytes: &[u8]) -> Result<Vec<NsRw>, String> {
         .map(|ns| {
             let kv = KvrwSet::decode(ns.rwset.as_slice())
                 .map_err(|e| format!("namespace {}: bad KVRWSet: {e}", ns.namespace))?;
+            let pvt_hashes = ns
+                .collection_hashed_rwset
+                .iter()
+                .filter(|c| !c.pvt_rwset_hash.is_empty())
+                .map(|c| (c.collection_name.clone(), c.pvt_rwset_hash.clone()))
+                .collect();
             let collections = ns
                 .collection_hashed_rwset
                 .into_iter()
@@ -753,6 +783,7 @@ fn decode_rwset(bytes: &[u8]) -> Result<Vec<NsRw>, String> {
                 namespace: ns.namespace,
                 kv,
                 collections,
+                pvt_hashes,
             })
         })
         .collect()

@@ -27,6 +27,8 @@ pub(crate) struct NsRw {
     pub kv: KvrwSet,
     /// (collection, hashed rwset).
     pub collections: Vec<(String, HashedRwSet)>,
+    /// (collection, `pvt_rwset_hash`) of the collections with private writes.
+    pub pvt_hashes: Vec<(String, Vec<u8>)>,
 }
 
 /// Writes of the valid transactions so far in the block.
