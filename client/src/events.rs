@@ -319,8 +319,14 @@ impl BlockEventsRequest {
         digest(self.message())
     }
 
-    /// Attaches an off-line signature.
-    pub fn set_signature(&mut self, signature: Vec<u8>) {
+    pub(crate) fn from_envelope(gateway: Gateway, envelope: Envelope) -> Result<Self> {
+        let payload = Payload::decode(envelope.payload.as_slice())
+            .map_err(|e| Error::decode("Payload", e))?;
+        SeekInfo::decode(payload.data.as_slice()).map_err(|e| Error::decode("SeekInfo", e))?;
+        Ok(Self { gateway, envelope })
+    }
+
+    pub(crate) fn set_signature(&mut self, signature: Vec<u8>) {
         self.envelope.signature = signature;
     }
 

@@ -311,7 +311,10 @@ fn make_endpoint(ep: &str, tls: Option<&TlsOptions>, timeouts: &Timeouts) -> Res
     let mut e = Endpoint::from_shared(uri)
         .map_err(|err| Error::Config(format!("endpoint {ep:?}: {err}")))?
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
+        // Fabric's own clients' keep-alive (core.yaml peer.keepalive.client): a ping per
+        // minute at most, since peers refuse pings more frequent than minInterval (60 s).
+        .http2_keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_timeout(Duration::from_secs(20))
         .keep_alive_while_idle(true);
     if let Some(t) = timeouts.connect {
         e = e.connect_timeout(t);
@@ -532,6 +535,24 @@ impl Gateway {
         ChaincodeEventsRequestProto::decode(signed.request.as_slice())
             .map_err(|e| Error::decode("ChaincodeEventsRequest", e))?;
         Ok(ChaincodeEventsRequest::from_parts(self.clone(), signed))
+    }
+
+    /// Recreates a block-events request from [`crate::BlockEventsRequest::bytes`].
+    pub fn new_block_events_request(&self, bytes: &[u8]) -> Result<crate::BlockEventsRequest> {
+        let envelope = sfcbc_fabric::protos::common::Envelope::decode(bytes)
+            .map_err(|e| Error::decode("Envelope", e))?;
+        crate::BlockEventsRequest::from_envelope(self.clone(), envelope)
+    }
+
+    /// Recreates a block-events request and attaches its off-line signature.
+    pub fn new_signed_block_events_request(
+        &self,
+        bytes: &[u8],
+        signature: Vec<u8>,
+    ) -> Result<crate::BlockEventsRequest> {
+        let mut r = self.new_block_events_request(bytes)?;
+        r.set_signature(signature);
+        Ok(r)
     }
 
     /// Recreates a chaincode-events request and attaches its off-line signature.

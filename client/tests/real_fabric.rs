@@ -386,6 +386,69 @@ async fn gateway_client_against_real_fabric() {
         }
     }
     drop(live);
+    // chaincode events from the next commit (the default position)
+    let mut next_events = network
+        .chaincode_events(&net.chaincode, EventsOptions::new())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, mut c5) = contract
+        .submit_async("put", &[format!("k4b-{tag}").as_str(), "v4b"])
+        .await
+        .unwrap();
+    let s5 = c5.status().await.unwrap();
+    let e5 = next_within(&mut next_events, "next-commit chaincode event")
+        .await
+        .unwrap();
+    assert_eq!(
+        (e5.tx_id.as_str(), e5.block_number),
+        (s5.tx_id.as_str(), s5.block_number)
+    );
+    drop(next_events);
+
+    // blocks with private data: the channel member's own view (no private data here)
+    let mut pvt = network
+        .block_and_private_data_events(EventsOptions::start_block(s2.block_number))
+        .await
+        .unwrap();
+    match next_within(&mut pvt, "block with private data").await {
+        Ok(b) => {
+            let block = b.block.expect("block");
+            assert_eq!(block.header.unwrap().number, s2.block_number);
+            assert!(b.private_data_map.is_empty());
+        }
+        Err(e) => panic!("DeliverWithPrivateData as User1: {e}"),
+    }
+    drop(pvt);
+
+    // a channel the peer does not have: Deliver ends with NOT_FOUND, the gateway refuses
+    let nowhere = gw.network("nosuchchannel");
+    let mut none = nowhere.block_events(EventsOptions::new()).await.unwrap();
+    let e = next_within(&mut none, "deliver status")
+        .await
+        .expect_err("no such channel");
+    eprintln!("block events on a missing channel: {e}");
+    assert!(matches!(e, Error::DeliverStatus { status: 404, .. }), "{e}");
+    let mut none = nowhere
+        .chaincode_events(&net.chaincode, EventsOptions::new())
+        .await
+        .unwrap();
+    let e = next_within(&mut none, "events error")
+        .await
+        .expect_err("no such channel");
+    eprintln!("chaincode events on a missing channel: {e}");
+    assert!(
+        e.gateway().is_some_and(|g| g.step == Step::ChaincodeEvents),
+        "{e}"
+    );
+    let e = nowhere
+        .contract(&net.chaincode)
+        .evaluate_transaction("get", &[k1.as_str()])
+        .await
+        .expect_err("no such channel");
+    eprintln!("evaluate on a missing channel: {e}");
+    assert!(e.gateway().is_some());
+
     // newest: the block just committed (or a later one)
     let mut newest = network
         .block_events(EventsOptions::new().start(StartPosition::Newest))
@@ -504,6 +567,23 @@ async fn gateway_client_against_real_fabric() {
         .unwrap();
     assert_eq!(e7.tx_id, s7.tx_id);
     drop(ev);
+
+    let req = offline
+        .network(CHANNEL)
+        .new_block_events_request(EventsOptions::start_block(s7.block_number))
+        .unwrap();
+    let sig = signer.sign(req.message());
+    let mut blocks = offline
+        .new_signed_block_events_request(&req.bytes(), sig)
+        .unwrap()
+        .blocks()
+        .await
+        .unwrap();
+    let b7 = next_within(&mut blocks, "off-line signed block events")
+        .await
+        .unwrap();
+    assert!(block_tx_ids(&b7).contains(&s7.tx_id));
+    drop(blocks);
 
     // --- an unsigned proposal with a wrong signature is refused by the peer
     let unsigned = contract

@@ -225,12 +225,37 @@ async fn sfc_contract_against_real_fabric() {
         .expect("RecordError");
     assert_eq!(err.kind, ErrorKind::Replay);
 
+    // two concurrent uses of one input hash: both endorse (neither committed yet), the
+    // ledger's MVCC check invalidates one, and the client reports its validation code
+    let (h_in2, h_mid2) = (sha(b"second message"), sha(b"second message|hop1"));
+    sp1.record_hops(&id, h1, &[rec(&h_in2, &h_mid2, src, "127.0.0.3:9002")])
+        .await
+        .unwrap();
+    let ra = [rec(&h_mid2, &sha(b"a"), "127.0.0.2:9001", "x:1")];
+    let rb = [rec(&h_mid2, &sha(b"b"), "127.0.0.2:9001", "x:1")];
+    let (a, b) = tokio::join!(
+        sp2.record_hops_async(&id, h2, &ra),
+        sp2.record_hops_async(&id, h2, &rb),
+    );
+    let (mut ca, mut cb) = (a.expect("endorsed").1, b.expect("endorsed").1);
+    let (sa, sb) = (ca.status().await.unwrap(), cb.status().await.unwrap());
+    eprintln!(
+        "concurrent replay: {} {}, {} {}",
+        sa.tx_id,
+        sa.code_name(),
+        sb.tx_id,
+        sb.code_name()
+    );
+    let mut codes = [sa.code_name(), sb.code_name()];
+    codes.sort();
+    assert_eq!(codes, ["MVCC_READ_CONFLICT", "VALID"]);
+
     let trace = owner.trace_message(&id, &h_in).await.expect("TraceMessage");
     assert!(trace.complete, "{trace:?}");
     let path: Vec<_> = trace.hops.iter().map(|h| h.psiid.as_str()).collect();
     assert_eq!(path, [h1, h2]);
     let records = owner.get_records(&id, None, 10, "").await.unwrap();
-    assert_eq!(records.items.len(), 2);
+    assert_eq!(records.items.len(), 4, "2 for each message");
     let page = owner.get_records(&id, Some(h1), 1, "").await.unwrap();
     assert_eq!(page.items.len(), 1);
     let errors = owner.get_errors(&id, Some(h2), 10, "").await.unwrap();
@@ -275,8 +300,11 @@ async fn sfc_contract_against_real_fabric() {
             "HopRecorded",
             "HopRecorded",
             "HopRejected",
+            "HopRecorded",
+            "HopRecorded",
             "ChainUpdated"
-        ]
+        ],
+        "events of valid transactions only, in commit order"
     );
     eprintln!("REAL-FABRIC SFC CONTRACT OK");
 }
