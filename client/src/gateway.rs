@@ -4,7 +4,7 @@
 //! identity, its signer (optional: off-line signing) and the time-outs per call kind, as
 //! fabric-gateway's `Connect` with `WithEvaluateTimeout`, `WithEndorseTimeout`,
 //! `WithSubmitTimeout`, `WithCommitStatusTimeout`. It is cheap to clone; clones share the
-//! connection. From it: [`Gateway::network`] → [`Network`] → [`Contract`].
+//! connection. From it: [`Gateway::network`] → [`Network`] → [`Contract`](crate::Contract).
 
 use std::sync::Arc;
 use std::time::Duration;

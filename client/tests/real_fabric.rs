@@ -135,6 +135,17 @@ fn network() -> Option<Net> {
         eprintln!("SKIP real-fabric gateway client test: no `node` for the example chaincode");
         return None;
     }
+    // Another run (e.g. tests/real-fabric/gateway-client.sh) may hold our ports: that is a
+    // clash of environments, not a client failure.
+    let cc_port = CC_ADDR.rsplit_once(':').map(|(_, p)| p).unwrap_or_default();
+    for port in PORTS.iter().map(|(_, p)| *p).chain([cc_port]) {
+        if std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap_or(0))).is_ok() {
+            eprintln!(
+                "SKIP real-fabric gateway client test: port {port} is in use (another Fabric network running?); run tests/real-fabric/gateway-client.sh when it is free"
+            );
+            return None;
+        }
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let net = dir.path().join("network");
     let own = OwnNetwork {
