@@ -21,6 +21,7 @@
 
 pub mod block;
 pub mod chaincode;
+pub mod channel;
 pub mod committer;
 pub mod crypto;
 pub mod endorser;
