@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use prost::Message;
 use sfcbc_fabric::protos::common::{ChannelHeader, Header};
 use sfcbc_fabric::protos::gateway::{
@@ -269,35 +270,14 @@ fn first_pem_der_hash(pem: &[u8]) -> Result<Vec<u8>> {
         .skip(1)
         .take_while(|l| !l.starts_with("-----END"))
         .collect();
-    let der = base64_decode(&body).ok_or_else(|| {
-        Error::Config("client certificate PEM has no readable CERTIFICATE block".into())
-    })?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            Error::Config("client certificate PEM has no readable CERTIFICATE block".into())
+        })?;
     Ok(digest(&der))
-}
-
-/// Minimal standard base64 decoder (PEM bodies), to keep the dependency list short.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            b' ' | b'\r' | b'\n' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 fn make_endpoint(ep: &str, tls: Option<&TlsOptions>, timeouts: &Timeouts) -> Result<Endpoint> {
@@ -572,10 +552,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_decodes_pem_bodies() {
-        assert_eq!(base64_decode("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(base64_decode("aGVs\nbG8h").as_deref(), Some(&b"hello!"[..]));
-        assert_eq!(base64_decode("**"), None);
+    fn client_certificate_hash_is_sha256_of_the_der() {
+        let signer = crate::test_util::signer("Org1MSP");
+        let pem = signer.identity().cert_pem().to_vec();
+        assert_eq!(
+            first_pem_der_hash(&pem).unwrap(),
+            digest(signer.identity().cert_der())
+        );
+        assert!(first_pem_der_hash(b"no pem here").is_err());
     }
 
     #[test]
