@@ -27,5 +27,7 @@ pub mod crypto;
 pub mod endorser;
 pub mod ledger;
 pub mod orderer;
+pub mod peer;
+pub mod qscc;
 pub mod simulator;
 pub mod validator;
