@@ -338,3 +338,66 @@ fn solo_block_0_matches_configtxgen() {
 fn etcdraft_block_0_matches_configtxgen() {
     compare(true);
 }
+
+/// Rewrites `tests/fixtures/channel/`: a block real configtxgen made (solo and etcdraft)
+/// for freshly generated orgs, and the public certificates `channel_fixture.rs` evaluates
+/// policies with. Run by hand: `cargo test -p sfcbc-devnet --test channel_real_fabric --
+/// --ignored regenerate_fixture`.
+#[test]
+#[ignore = "rewrites the committed fixture"]
+fn regenerate_fixture() {
+    let bin = fabric_bin().expect("real Fabric binaries are needed to regenerate the fixture");
+    let net = network();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/channel");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("configtxgen_solo.block"),
+        configtxgen_block(&bin, &net, false),
+    )
+    .unwrap();
+    std::fs::write(
+        out.join("configtxgen_etcdraft.block"),
+        configtxgen_block(&bin, &net, true),
+    )
+    .unwrap();
+    let cert = |dir: PathBuf| -> Vec<u8> {
+        let signcerts = dir.join("signcerts");
+        let f = std::fs::read_dir(&signcerts)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::read(f).unwrap()
+    };
+    for (i, org) in net.orgs.iter().enumerate() {
+        let n = i + 1;
+        std::fs::write(
+            out.join(format!("org{n}_peer0.pem")),
+            cert(org.node_msp_dir("peer0")),
+        )
+        .unwrap();
+        std::fs::write(
+            out.join(format!("org{n}_admin.pem")),
+            cert(org.user_msp_dir("Admin")),
+        )
+        .unwrap();
+        std::fs::write(
+            out.join(format!("org{n}_user1.pem")),
+            cert(org.user_msp_dir("User1")),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        out.join("orderer.pem"),
+        cert(net.orderer.node_msp_dir("orderer")),
+    )
+    .unwrap();
+    std::fs::write(
+        out.join("orderer_admin.pem"),
+        cert(net.orderer.user_msp_dir("Admin")),
+    )
+    .unwrap();
+    let yaml = configtx_yaml(&net, true).replace(&net.dir.display().to_string(), "<dir>");
+    std::fs::write(out.join("configtx.yaml"), yaml).unwrap();
+}
