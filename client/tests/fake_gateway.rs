@@ -78,6 +78,8 @@ struct State {
     last_events_request: Option<ChaincodeEventsRequest>,
     /// The last seek info.
     last_seek: Option<SeekInfo>,
+    /// The TLS certificate hash in the last deliver request's channel header.
+    last_tls_cert_hash: Vec<u8>,
 }
 
 struct Fake {
@@ -313,6 +315,7 @@ impl Deliver for Fake {
         let h = p.header.unwrap();
         let ch = ChannelHeader::decode(h.channel_header.as_slice()).unwrap();
         assert_eq!(ch.r#type, HeaderType::DeliverSeekInfo as i32);
+        self.state.lock().unwrap().last_tls_cert_hash = ch.tls_cert_hash.clone();
         let sh = SignatureHeader::decode(h.signature_header.as_slice()).unwrap();
         assert_eq!(sh.creator, self.client.serialize());
         let seek = SeekInfo::decode(p.data.as_slice()).unwrap();
@@ -377,6 +380,13 @@ impl Deliver for Fake {
 use futures::StreamExt as _;
 
 async fn start(client: &Signer) -> (String, Arc<Mutex<State>>) {
+    start_with(client, None).await
+}
+
+async fn start_with(
+    client: &Signer,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> (String, Arc<Mutex<State>>) {
     let state = Arc::new(Mutex::new(State::default()));
     let fake = || Fake {
         client: client.identity().clone(),
@@ -386,7 +396,11 @@ async fn start(client: &Signer) -> (String, Arc<Mutex<State>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).unwrap();
+    }
+    let router = builder
         .add_service(GatewayServer::new(fake()))
         .add_service(DeliverServer::new(fake()));
     tokio::spawn(router.serve_with_incoming(incoming));
@@ -667,4 +681,110 @@ async fn connect_errors_are_clear() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Config(_)), "{e}");
+}
+
+struct Pki {
+    ca_pem: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+/// A TLS CA, a server certificate for DNS name `peer0.org1.example.com` only (no IP SAN),
+/// and a client certificate.
+fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "tlsca.org1.example.com");
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::from_params(&ca, &ca_key);
+    let leaf = |names: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    Pki {
+        ca_pem,
+        server: leaf(vec!["peer0.org1.example.com".into()]),
+        client: leaf(vec!["user1.org1.example.com".into()]),
+    }
+}
+
+#[tokio::test]
+async fn tls_server_name_override_and_mutual_tls() {
+    use tonic::transport::{Certificate, Identity as TlsIdentity, ServerTlsConfig};
+    let signer = new_signer("Org1MSP");
+    let pki = pki();
+    let server_tls = ServerTlsConfig::new()
+        .identity(TlsIdentity::from_pem(&pki.server.0, &pki.server.1))
+        .client_ca_root(Certificate::from_pem(&pki.ca_pem));
+    let (addr, state) = start_with(&signer, Some(server_tls)).await;
+    let connect = |tls: sfcbc_client::TlsOptions| {
+        Gateway::builder(signer.identity().clone())
+            .signer(signer.clone())
+            .endpoint(addr.clone())
+            .tls(tls)
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+    };
+    let ca = || sfcbc_client::TlsOptions::with_ca_pem(pki.ca_pem.clone());
+
+    // the certificate names peer0.org1.example.com, not 127.0.0.1: refused without override
+    let e = connect(ca().client_identity(pki.client.0.clone(), pki.client.1.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Connect { .. }), "{e}");
+
+    // with the override but without a client certificate: the server demands one
+    let no_client_cert = connect(ca().server_name("peer0.org1.example.com")).await;
+    let refused = match no_client_cert {
+        Err(_) => true,
+        Ok(gw) => gw
+            .network("mychannel")
+            .contract("basic")
+            .evaluate_transaction("echo", &["x"])
+            .await
+            .is_err(),
+    };
+    assert!(refused, "mutual TLS: no client certificate, no service");
+
+    // override + client certificate: works, and deliver requests carry the cert's hash
+    let gw = connect(
+        ca().server_name("peer0.org1.example.com")
+            .client_identity(pki.client.0.clone(), pki.client.1.clone()),
+    )
+    .await
+    .expect("mutual TLS with a server-name override");
+    let c = gw.network("mychannel").contract("basic");
+    assert_eq!(
+        c.evaluate_transaction("echo", &["tls"]).await.unwrap(),
+        b"echo,tls"
+    );
+    let mut blocks = gw
+        .network("mychannel")
+        .block_events(EventsOptions::start_block(1))
+        .await
+        .unwrap();
+    blocks.next().await.unwrap().unwrap();
+    let client_der = {
+        use base64::Engine as _;
+        let body: String = pki
+            .client
+            .0
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    assert_eq!(
+        state.lock().unwrap().last_tls_cert_hash,
+        sfcbc_client::gateway::digest(&client_der)
+    );
 }
