@@ -670,3 +670,49 @@ async fn tls_and_mutual_tls_targets() {
         eprintln!("refused as expected: {e}");
     }
 }
+
+/// Throughput probe (prints, asserts nothing): blind-write executions through one stream,
+/// each with its own simulator. `cargo test --release -p sfcbc-devnet --test chaincode_sfc
+/// -- --ignored --nocapture execute_throughput`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn execute_throughput() {
+    let srv = server(Arc::new(KvContract)).await;
+    let peer = Peer::new(srv.addr).await;
+    let user = identity("Org1MSP", "User1@org1.example.com", "org1.example.com");
+    for concurrency in [1usize, 16, 128] {
+        let total = 4000;
+        let invs: Vec<Invocation> = (0..total)
+            .map(|i| invocation(&user, &["put", &format!("k{i}"), "v"], &[]))
+            .collect();
+        let invs = Arc::new(std::sync::Mutex::new(invs));
+        let start = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (cc, invs) = (peer.cc.clone(), invs.clone());
+            let ledger_snap = || peer.ledger.snapshot().unwrap();
+            let snaps: Vec<_> = (0..total / concurrency + 1)
+                .map(|_| ledger_snap())
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                for snap in snaps {
+                    let Some(inv) = invs.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let mut sim = TxSimulator::new(&inv.tx_id, snap);
+                    let out = cc.execute(&inv, &mut sim).await.unwrap();
+                    assert_eq!(out.response.status, 200);
+                    sim.results().unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "concurrency {concurrency}: {total} executions in {secs:.2} s = {:.0}/s",
+            total as f64 / secs
+        );
+    }
+}

@@ -68,6 +68,8 @@ pub(super) async fn execute(
     };
     let done = loop {
         tokio::select! {
+            // An answer already routed wins over a stream that closed after it.
+            biased;
             m = inbox.recv() => match m {
                 None => return Err(terminated(reason())),
                 Some(m) if matches!(ty(&m), Some(T::Completed | T::Error)) => break m,
