@@ -60,12 +60,18 @@ pub struct Peer {
 
 impl Net {
     pub fn new(n: usize) -> Net {
+        let names: Vec<String> = (1..=n).map(|i| format!("Org{i}")).collect();
+        Self::named(&names.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// A channel of the peer orgs `names` (`Org1` → `Org1MSP`).
+    pub fn named(names: &[&str]) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("organizations");
         let mut orgs = Vec::new();
         let mut channel = StaticChannel::new();
-        for i in 1..=n {
-            let spec = OrgSpec::peer_org(&format!("Org{i}"));
+        for name in names {
+            let spec = OrgSpec::peer_org(name);
             let crypto = generate(&base, &spec, KeyAlgorithm::EcdsaP256).unwrap();
             let verifier = MspVerifier::new(&crypto.msp_config().unwrap()).unwrap();
             channel = channel.with_org(&spec.name, verifier.clone());
@@ -145,6 +151,11 @@ impl Net {
 
     pub fn define_with(&self, def: ChaincodeDefinition) {
         self.defs.insert(def);
+    }
+
+    pub fn channel_msps(&self) -> &sfcbc_fabric::msp::MspManager {
+        use sfcbc_devnet::validator::ChannelPolicies as _;
+        self.channel.msps()
     }
 
     pub fn org(&self, i: usize) -> &Org {
