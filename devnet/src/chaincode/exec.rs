@@ -164,7 +164,7 @@ fn pagination(metadata: &[u8]) -> Result<Option<pb::QueryMetadata>, SimError> {
 
 impl TxContext<'_> {
     /// Answers one request: RESPONSE, or ERROR with Fabric's
-    /// "<TYPE> failed: transaction ID: <txid>: <reason>".
+    /// `"<TYPE> failed: transaction ID: <txid>: <reason>"`.
     fn handle(&mut self, m: &pb::ChaincodeMessage, sim: &mut TxSimulator) -> pb::ChaincodeMessage {
         let (r#type, payload) = match self.serve(m, sim) {
             Ok(p) => (T::Response, p),

@@ -32,7 +32,7 @@ pub use merkle::{DEFAULT_MAX_DEGREE, RangeQueryResultsHelper, RangeReads};
 use crate::ledger::{Height, LedgerError, Snapshot, VersionedKv};
 
 /// A simulation error; its text is what the chaincode receives (after the handler's
-/// "<TYPE> failed: transaction ID: <txid>: " prefix).
+/// `"<TYPE> failed: transaction ID: <txid>: "` prefix).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SimError(pub String);
