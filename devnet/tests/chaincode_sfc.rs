@@ -716,3 +716,60 @@ async fn execute_throughput() {
         );
     }
 }
+
+#[tokio::test]
+async fn redials_a_restarted_chaincode_server() {
+    async fn start(
+        listener: tokio::net::TcpListener,
+    ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let mut config = ServerConfig::new(PACKAGE_ID);
+        config.shutdown_grace = Duration::from_millis(100);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let h = tokio::spawn(async move {
+            let _ = sfcbc_ccaas::serve(listener, config, Arc::new(KvContract), async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        (stop, h)
+    }
+    let listener = sfcbc_ccaas::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, handle) = start(listener).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path(), CHANNEL).unwrap();
+    let user = identity("Org1MSP", "User1@org1.example.com", "org1.example.com");
+    let mut target = ChaincodeTarget::plaintext(addr.to_string());
+    target.dial_timeout = Duration::from_secs(1);
+    let cc = ChaincodeHandle::connect(target, PACKAGE_ID, ChaincodeConfig::default())
+        .await
+        .unwrap();
+    let put = |v: &'static str| {
+        let (cc, ledger, user) = (&cc, &ledger, &user);
+        async move {
+            let inv = invocation(user, &["put", "k", v], &[]);
+            let mut sim = TxSimulator::new(&inv.tx_id, ledger.snapshot().unwrap());
+            cc.execute(&inv, &mut sim).await.map(|o| o.response.status)
+        }
+    };
+    assert_eq!(put("1").await.unwrap(), 200);
+
+    // The server goes away: the stream ends, executions fail cleanly while it is down.
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+    for _ in 0..100 {
+        if !cc.is_connected().await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!cc.is_connected().await, "stream end noticed");
+    let e = put("2").await.unwrap_err();
+    assert!(matches!(e, ChaincodeError::Unavailable { .. }), "{e}");
+
+    // Back on the same address: the next execution dials again.
+    let listener = sfcbc_ccaas::bind(&addr.to_string()).await.unwrap();
+    let (_stop, _handle) = start(listener).await;
+    assert_eq!(put("3").await.unwrap(), 200);
+    assert!(cc.is_connected().await);
+}
