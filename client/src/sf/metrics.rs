@@ -53,6 +53,11 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Metrics under the prefix `prefix` (`sfcbc_sf`, `sfcbc_classifier`).
     pub fn new(prefix: &str) -> Arc<Self> {
+        Arc::new(Self::build(prefix))
+    }
+
+    /// Unshared, to register more metrics ([`Self::register_family`]) before sharing.
+    pub fn build(prefix: &str) -> Self {
         let mut registry = Registry::with_prefix(prefix);
         let m = Metrics {
             received: Counter::default(),
@@ -92,7 +97,7 @@ impl Metrics {
             "Records by outcome (committed, replay, failed, spooled, lost; error-committed, error-failed)",
             m.records.clone(),
         );
-        Arc::new(Metrics { registry, ..m })
+        Metrics { registry, ..m }
     }
 
     pub fn dropped(&self, reason: &str) {
