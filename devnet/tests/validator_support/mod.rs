@@ -46,13 +46,14 @@ pub struct Net {
     pub orgs: Vec<Org>,
     pub channel: Arc<StaticChannel>,
     pub defs: Arc<DefinitionRegistry>,
-    pub runtimes: Arc<ChaincodeRuntimes>,
     /// Per org: its peer's ledger, transient store, endorser and committer.
     pub peers: Vec<Peer>,
 }
 
 pub struct Peer {
     pub ledger: Arc<Ledger>,
+    /// The peer's own chaincode connections (`kv` runs in-process).
+    pub runtimes: Arc<ChaincodeRuntimes>,
     pub transient: Arc<TransientStore>,
     pub endorser: Endorser,
     pub committer: Committer,
@@ -87,10 +88,10 @@ impl Net {
         }
         let channel = Arc::new(channel);
         let defs = Arc::new(DefinitionRegistry::new());
-        let runtimes = Arc::new(ChaincodeRuntimes::new());
-        runtimes.insert(CC, Arc::new(KvChaincode));
         let mut peers = Vec::new();
         for org in &orgs {
+            let runtimes = Arc::new(ChaincodeRuntimes::new());
+            runtimes.insert(CC, Arc::new(KvChaincode));
             let ledger = Arc::new(
                 Ledger::open(&dir.path().join(format!("ledger-{}", org.name)), CHANNEL).unwrap(),
             );
@@ -115,6 +116,7 @@ impl Net {
             );
             peers.push(Peer {
                 ledger,
+                runtimes,
                 transient,
                 endorser,
                 committer,
@@ -125,7 +127,6 @@ impl Net {
             orgs,
             channel,
             defs,
-            runtimes,
             peers,
         };
         // Block 0: a config transaction (accepted as is by the validator).
@@ -173,8 +174,19 @@ impl Net {
         args: &[&str],
         transient: &[(&str, &[u8])],
     ) -> SignedProposal {
+        self.proposal_for(CC, creator, args, transient)
+    }
+
+    /// A signed proposal invoking chaincode `cc`.
+    pub fn proposal_for(
+        &self,
+        cc: &str,
+        creator: &Signer,
+        args: &[&str],
+        transient: &[(&str, &[u8])],
+    ) -> SignedProposal {
         let mut b =
-            ProposalBuilder::new(CHANNEL, CC).args(args.iter().map(|a| a.as_bytes().to_vec()));
+            ProposalBuilder::new(CHANNEL, cc).args(args.iter().map(|a| a.as_bytes().to_vec()));
         for (k, v) in transient {
             b = b.transient(*k, v.to_vec());
         }
