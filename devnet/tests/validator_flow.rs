@@ -192,7 +192,10 @@ async fn duplicate_tx_ids_in_the_block_and_in_the_ledger() {
         [C::Valid, C::DuplicateTxid, C::Valid]
     );
     // The same transaction again in a later block.
-    let tx_id = sfcbc_fabric::tx::parse_envelope(&tx).unwrap().tx_id().to_owned();
+    let tx_id = sfcbc_fabric::tx::parse_envelope(&tx)
+        .unwrap()
+        .tx_id()
+        .to_owned();
     assert_eq!(codes(&net.commit_all(vec![tx])), [C::DuplicateTxid]);
     // The ledger still points the id at the first, valid occurrence.
     let loc = net.peers[0]
