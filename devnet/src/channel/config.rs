@@ -382,17 +382,7 @@ impl ChannelConfig {
                         self.policies.contains_key(&sub) && self.evaluate(&sub, signers).is_ok()
                     })
                     .collect();
-                if implicit_meta_satisfied(meta, &results) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "implicit policy evaluation failed - {} sub-policies were satisfied, but \
-                         this policy requires {} of the '{}' sub-policies to be satisfied",
-                        results.iter().filter(|r| **r).count(),
-                        implicit_meta_threshold(meta, results.len()),
-                        meta.sub_policy
-                    ))
-                }
+                meta_result(meta, &results)
             }
         }
     }
@@ -433,6 +423,20 @@ impl ChannelConfig {
             ..OrdererConfig::new(&self.channel_id)
         }
     }
+}
+
+/// An ImplicitMeta outcome, with Fabric's message when it does not hold.
+fn meta_result(meta: &ImplicitMetaPolicy, results: &[bool]) -> Result<(), String> {
+    if implicit_meta_satisfied(meta, results) {
+        return Ok(());
+    }
+    Err(format!(
+        "implicit policy evaluation failed - {} sub-policies were satisfied, but this policy \
+         requires {} of the '{}' sub-policies to be satisfied",
+        results.iter().filter(|r| **r).count(),
+        implicit_meta_threshold(meta, results.len()),
+        meta.sub_policy
+    ))
 }
 
 fn read_orgs(
@@ -537,4 +541,42 @@ fn collect_policies(
         collect_policies(&g.groups[*child], cpath, out)?;
     }
     Ok(())
+}
+
+/// The seam the endorser, validator and peer take (`Arc<dyn ChannelPolicies>`): a channel
+/// read from its config block.
+impl crate::validator::ChannelPolicies for ChannelConfig {
+    fn msps(&self) -> &MspManager {
+        ChannelConfig::msps(self)
+    }
+
+    fn application_orgs(&self) -> Vec<(String, String)> {
+        self.application_org_names()
+    }
+
+    fn has_policy(&self, path: &str) -> bool {
+        ChannelConfig::has_policy(self, path)
+    }
+
+    fn evaluate(&self, path: &str, signers: &[ValidatedIdentity]) -> Result<(), String> {
+        ChannelConfig::evaluate(self, path, signers)
+    }
+
+    /// As Fabric's ImplicitMeta: every application org counts, an org without the
+    /// sub-policy never satisfies it.
+    fn evaluate_application_meta(
+        &self,
+        meta: &ImplicitMetaPolicy,
+        signers: &[ValidatedIdentity],
+    ) -> Result<(), String> {
+        let results: Vec<bool> = self
+            .application_orgs
+            .iter()
+            .map(|o| {
+                let path = format!("/Channel/Application/{}/{}", o.name, meta.sub_policy);
+                self.has_policy(&path) && ChannelConfig::evaluate(self, &path, signers).is_ok()
+            })
+            .collect();
+        meta_result(meta, &results)
+    }
 }

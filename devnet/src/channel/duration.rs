@@ -61,6 +61,10 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("time: missing unit in duration \"{s}\""))?;
         let (num, tail) = rest.split_at(num_len);
+        if num.is_empty() {
+            // Go: a number must come first.
+            return Err(err());
+        }
         let unit_len = tail
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
