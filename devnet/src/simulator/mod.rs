@@ -764,4 +764,4 @@ impl Cursor {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
