@@ -257,3 +257,65 @@ fn refuses_names_that_escape_the_directory() {
     }
     assert!(!tmp.path().join("peerOrganizations").exists());
 }
+
+/// One DER item: (tag, content).
+fn der_item(b: &[u8]) -> (u8, &[u8], &[u8]) {
+    let tag = b[0];
+    let (len, hdr) = if b[1] < 0x80 {
+        (usize::from(b[1]), 2)
+    } else {
+        let n = usize::from(b[1] & 0x7f);
+        (
+            b[2..2 + n]
+                .iter()
+                .fold(0usize, |a, x| (a << 8) | usize::from(*x)),
+            2 + n,
+        )
+    };
+    (tag, &b[hdr..hdr + len], &b[hdr + len..])
+}
+
+/// cryptogen signs certificates with low-S ECDSA signatures (Fabric's MSP would otherwise
+/// re-encode them before hashing chains); so do we.
+#[test]
+fn certificate_signatures_are_low_s() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for name in ["Org1", "Org2", "Org3"] {
+        let org = generate(
+            tmp.path(),
+            &OrgSpec::peer_org(name),
+            KeyAlgorithm::EcdsaP256,
+        )
+        .unwrap();
+        let mut pems = vec![
+            std::fs::read(org.ca_cert_path()).unwrap(),
+            org.tls_ca_pem().unwrap(),
+        ];
+        for user in ["Admin", "User1"] {
+            pems.push(org.user_tls(user).unwrap().cert_pem);
+            let id = org.user_signer(user).unwrap();
+            pems.push(id.identity().cert_pem().to_vec());
+        }
+        pems.push(org.node_tls("peer0").unwrap().cert_pem);
+        pems.push(
+            org.node_signer("peer0")
+                .unwrap()
+                .identity()
+                .cert_pem()
+                .to_vec(),
+        );
+        for pem in pems {
+            let der = Identity::from_pem("X", &pem).unwrap().cert_der().to_vec();
+            let (_, cert, _) = der_item(&der);
+            let (_, _, rest) = der_item(cert); // tbsCertificate
+            let (_, _, rest) = der_item(rest); // signatureAlgorithm
+            let (tag, bits, _) = der_item(rest);
+            assert_eq!(tag, 0x03);
+            let sig = &bits[1..];
+            assert_eq!(sfcbc_fabric::signer::ecdsa_low_s(sig).unwrap(), sig);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 24);
+}
