@@ -43,8 +43,9 @@ pub(super) async fn execute(
         });
     };
     let _registration = Registration { conn, key };
-    let mut input = inv.input.clone();
-    input.is_init = inv.init;
+    // The input goes as the proposal carried it (Fabric only adds the decorations, which
+    // the endorser puts in `input`).
+    let input = &inv.input;
     let msg = pb::ChaincodeMessage {
         r#type: if inv.init { T::Init } else { T::Transaction } as i32,
         payload: input.encode_to_vec(),
