@@ -23,18 +23,22 @@
 //! The devnet flow: `crypto::generate` the orgs → [`OrgProfile::application`] /
 //! [`OrgProfile::orderer`] from `OrgCrypto::msp_config()` → [`ChannelProfile::new`] →
 //! `genesis_block()` → append it to the orderer's archive and the peers' ledgers →
-//! [`ChannelConfig::from_block`] for the orderer's [`ChannelConfig::orderer_config`], the
-//! Writers filter and the validator's policies.
+//! [`ChannelConfig::from_block`] for the orderer's [`ChannelConfig::orderer_config`], its
+//! Broadcast check ([`WritersFilter`], Fabric's SigFilter on `/Channel/Writers`) and the
+//! endorser's and validator's policies (`ChannelConfig` implements
+//! `validator::ChannelPolicies`).
 
 mod config;
 pub mod duration;
 pub mod etcdraft;
 mod profile;
+mod writers;
 
 pub use config::{Capabilities, ChannelConfig, OrdererSettings, OrgConfig, SignedData};
 pub use profile::{
     AnchorPeer, ChannelProfile, Consensus, OrgProfile, PolicySpec, genesis_block_for,
 };
+pub use writers::WritersFilter;
 
 /// Config group, value and policy names (Fabric's `channelconfig` keys).
 pub mod keys {

@@ -456,3 +456,81 @@ fn acls_and_etcdraft_round_trip() {
         etcdraft::Options::configtxgen_defaults()
     );
 }
+
+#[test]
+fn writers_filter_is_fabrics_sigfilter() {
+    use crate::orderer::WritersPolicy as _;
+    let o = orgs(KeyAlgorithm::EcdsaP256);
+    let p = ChannelProfile::new(
+        "mychannel",
+        vec![OrgProfile::orderer_from(&o.orderer, vec!["127.0.0.1:7050".into()]).unwrap()],
+        vec![
+            OrgProfile::application_from(&o.org1).unwrap(),
+            OrgProfile::application_from(&o.org2).unwrap(),
+        ],
+    );
+    let filter = WritersFilter::new();
+    filter.insert(Arc::new(
+        ChannelConfig::from_block(&p.genesis_block().unwrap()).unwrap(),
+    ));
+    let envelope = |signer: &Signer| {
+        let payload = Payload {
+            header: Some(cb::Header {
+                channel_header: ChannelHeader {
+                    r#type: HeaderType::EndorserTransaction as i32,
+                    channel_id: "mychannel".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                signature_header: SignatureHeader {
+                    creator: signer.serialize(),
+                    nonce: vec![7; 24],
+                }
+                .encode_to_vec(),
+            }),
+            data: b"tx".to_vec(),
+        }
+        .encode_to_vec();
+        Envelope {
+            signature: signer.sign(&payload),
+            payload,
+        }
+    };
+    filter
+        .check(
+            "mychannel",
+            &envelope(&o.org2.user_signer("User1").unwrap()),
+        )
+        .unwrap();
+    // Orderer Writers are OrdererMSP members.
+    filter
+        .check(
+            "mychannel",
+            &envelope(&o.orderer.node_signer("orderer").unwrap()),
+        )
+        .unwrap();
+    // A peer is neither an application Writer nor an orderer member.
+    let e = filter
+        .check(
+            "mychannel",
+            &envelope(&o.org1.node_signer("peer0").unwrap()),
+        )
+        .unwrap_err();
+    assert!(e.ends_with(": permission denied"), "{e}");
+    assert!(e.contains("implicit policy evaluation failed"), "{e}");
+    // A signature over something else.
+    let mut forged = envelope(&o.org1.user_signer("User1").unwrap());
+    forged.payload.push(0);
+    assert!(filter.check("mychannel", &forged).is_err());
+    let garbage = Envelope {
+        payload: vec![0xff; 3],
+        signature: Vec::new(),
+    };
+    assert!(
+        filter
+            .check("mychannel", &garbage)
+            .unwrap_err()
+            .contains("signedData")
+    );
+    assert!(filter.check("otherchannel", &forged).is_err());
+}
