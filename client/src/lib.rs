@@ -14,13 +14,17 @@
 //! Fabric 2.4+ peer (tested against 2.5.16) and against sfcbc's devnet.
 
 pub mod checkpoint;
+pub mod classifier;
 pub mod contract;
 pub mod error;
 pub mod events;
 pub mod gateway;
+pub mod local_ledger;
 pub mod network;
 pub mod proposal;
+pub mod sf;
 pub mod sfc;
+pub mod tools;
 
 pub use checkpoint::{Checkpoint, FileCheckpointer, InMemoryCheckpointer};
 pub use contract::{Contract, ProposalBuilder};

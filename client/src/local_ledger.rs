@@ -201,19 +201,17 @@ impl LocalLedger {
         self.check_up()?;
         let block = {
             let mut ledger = self.lock();
-            ledger
-                .commit(&stub)
-                .map_err(|e| LedgerError::Invalid {
-                    tx_id: stub.tx_id.clone(),
-                    code: match e {
-                        sfcbc_chaincode::memstub::CommitError::MvccReadConflict(_) => {
-                            "MVCC_READ_CONFLICT".into()
-                        }
-                        sfcbc_chaincode::memstub::CommitError::PhantomReadConflict(..) => {
-                            "PHANTOM_READ_CONFLICT".into()
-                        }
-                    },
-                })?;
+            ledger.commit(&stub).map_err(|e| LedgerError::Invalid {
+                tx_id: stub.tx_id.clone(),
+                code: match e {
+                    sfcbc_chaincode::memstub::CommitError::MvccReadConflict(_) => {
+                        "MVCC_READ_CONFLICT".into()
+                    }
+                    sfcbc_chaincode::memstub::CommitError::PhantomReadConflict(..) => {
+                        "PHANTOM_READ_CONFLICT".into()
+                    }
+                },
+            })?;
             // Numbered under the ledger lock, so events leave in commit order.
             let block = self.inner.blocks.fetch_add(1, Ordering::SeqCst) + 1;
             if let Some(event) = stub.record().event {

@@ -206,7 +206,10 @@ impl SfConfig {
                 .iter()
                 .any(|o| o.chain == h.chain && o.psiid == h.psiid)
             {
-                return bad(format!("hop {} of chain {} is listed twice", h.psiid, h.chain));
+                return bad(format!(
+                    "hop {} of chain {} is listed twice",
+                    h.psiid, h.chain
+                ));
             }
         }
         let r = &self.records;

@@ -68,7 +68,9 @@ fn default_proxy_timeout() -> u64 {
 impl FunctionConfig {
     pub(crate) fn check(&self) -> Result<(), SfError> {
         if let FunctionConfig::Proxy { timeout_ms: 0, .. } = self {
-            return Err(SfError::Config("function.timeout_ms must be positive".into()));
+            return Err(SfError::Config(
+                "function.timeout_ms must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -105,8 +107,7 @@ pub fn stamps(payload: &[u8]) -> Vec<(String, String)> {
         .skip(1)
         .filter_map(|s| {
             let (psiid, ts) = s.split_once('@')?;
-            time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
-                .ok()?;
+            time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).ok()?;
             Some((psiid.to_string(), ts.to_string()))
         })
         .collect()

@@ -47,7 +47,10 @@ pub enum LedgerError {
 impl LedgerError {
     /// Worth retrying the same call later.
     pub fn is_transient(&self) -> bool {
-        matches!(self, LedgerError::Unavailable(_) | LedgerError::Invalid { .. })
+        matches!(
+            self,
+            LedgerError::Unavailable(_) | LedgerError::Invalid { .. }
+        )
     }
 }
 
@@ -129,9 +132,7 @@ impl FabricLedger {
             .get(chain)
             .or(self.default.as_ref())
             .ok_or_else(|| {
-                LedgerError::Other(format!(
-                    "no gateway contract configured for chain {chain}"
-                ))
+                LedgerError::Other(format!("no gateway contract configured for chain {chain}"))
             })
     }
 }

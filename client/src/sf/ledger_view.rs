@@ -409,7 +409,9 @@ impl LedgerView {
                         }
                     }
                 }
-                Err(e) => tracing::warn!("cannot open the event stream: {e}; retrying in {backoff:?}"),
+                Err(e) => {
+                    tracing::warn!("cannot open the event stream: {e}; retrying in {backoff:?}")
+                }
             }
             tokio::select! {
                 _ = shutdown.changed() => return,

@@ -182,7 +182,10 @@ pub async fn serve(
                     if m.ready.load(Ordering::SeqCst) {
                         (StatusCode::OK, "ok\n")
                     } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "starting: chains not loaded\n")
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "starting: chains not loaded\n",
+                        )
                     }
                 }
             }),

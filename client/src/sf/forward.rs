@@ -1,0 +1,60 @@
+//! Sending an output on: UDP to the next hop or the chain's destination, from the SF's own
+//! listening socket — the address the next hop's `address` validation expects.
+
+use std::net::SocketAddr;
+
+use tokio::net::UdpSocket;
+
+/// Why a datagram could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("cannot resolve next hop address {address}: {reason}")]
+    Resolve { address: String, reason: String },
+    #[error("sending {len} bytes to {to} failed: {source}")]
+    Send {
+        to: SocketAddr,
+        len: usize,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Resolves `host:port` (or `ip:port`), preferring the socket's address family.
+pub async fn resolve(address: &str, ipv4: bool) -> Result<SocketAddr, ForwardError> {
+    if let Ok(a) = address.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let fail = |reason: String| ForwardError::Resolve {
+        address: address.to_string(),
+        reason,
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(address)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4() == ipv4)
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| fail("no addresses".into()))
+}
+
+/// Sends `payload` to `address` from `socket`.
+pub async fn forward(
+    socket: &UdpSocket,
+    address: &str,
+    payload: &[u8],
+) -> Result<SocketAddr, ForwardError> {
+    let ipv4 = socket.local_addr().map(|a| a.is_ipv4()).unwrap_or(true);
+    let to = resolve(address, ipv4).await?;
+    socket
+        .send_to(payload, to)
+        .await
+        .map_err(|source| ForwardError::Send {
+            to,
+            len: payload.len(),
+            source,
+        })?;
+    Ok(to)
+}

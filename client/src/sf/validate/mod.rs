@@ -1,0 +1,257 @@
+//! Per-datagram validation (DESIGN §5 step 2), in the chaincode's order: chain active
+//! (`config`), credential ([`auth`]), source ([`address`]), previous hop's record and replay
+//! guard ([`hash`]). Each check answers from the [`LedgerView`] when it can; when any check
+//! cannot, one `CheckIn` decides everything and the view learns from its answer.
+//!
+//! [`select_hop`] first picks which served chain a datagram belongs to, when the SF serves
+//! several: by source address, else by which chain's previous hop recorded its hash.
+
+pub mod address;
+pub mod auth;
+pub mod hash;
+
+use std::time::Instant;
+
+use sfcbc_chaincode::types::{ChainState, ErrorKind, NextHop};
+
+use super::config::ms;
+use super::ledger::LedgerError;
+use super::ledger_view::{HopSnapshot, LedgerView};
+
+/// One check's answer from the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Pass,
+    Fail(String),
+    /// The view does not know: ask `CheckIn`.
+    Unknown,
+}
+
+/// What happens to a datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Process it and send the output to `next`.
+    Pass { next: NextHop },
+    /// Drop it and record the error.
+    Drop { kind: ErrorKind, detail: String },
+}
+
+fn drop(kind: ErrorKind, detail: impl Into<String>) -> Decision {
+    Decision::Drop {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+/// Validates one datagram at hop `psiid` of `chain`. `Err` only when the ledger could not be
+/// asked (the datagram cannot be validated).
+pub async fn validate(
+    view: &LedgerView,
+    chain: &str,
+    psiid: &str,
+    input_hash: &str,
+    src: &str,
+) -> Result<Decision, LedgerError> {
+    let Some(hop) = view.snapshot(chain, psiid) else {
+        return Ok(drop(
+            ErrorKind::Config,
+            format!("hop {psiid} of chain {chain} is not known to this SF (not loaded or removed)"),
+        ));
+    };
+    if hop.state == ChainState::Disabled {
+        return Ok(drop(
+            ErrorKind::Config,
+            format!("chain {chain} is disabled (version {})", hop.version),
+        ));
+    }
+    let checks = [
+        (ErrorKind::Auth, auth::check(&hop)),
+        (ErrorKind::Source, address::check(&hop, src)),
+        (ErrorKind::Hash, hash::check_out(view, &hop, input_hash)),
+        (
+            ErrorKind::Replay,
+            hash::check_replay(view, &hop, input_hash),
+        ),
+    ];
+    let mut unknown = false;
+    for (kind, check) in checks {
+        match check {
+            Check::Pass => {}
+            // A failure after an unknown might not be the chaincode's first failure; only a
+            // failure with everything before it known is final here.
+            Check::Fail(detail) if !unknown => return Ok(drop(kind, detail)),
+            Check::Fail(_) | Check::Unknown => unknown = true,
+        }
+    }
+    if !unknown && let Some(next) = hop.next_hop() {
+        return Ok(accept(view, &hop, input_hash, next));
+    }
+    check_in(view, &hop, input_hash, src).await
+}
+
+/// Marks the input used (hash policies) and passes; a concurrent duplicate is a replay.
+fn accept(view: &LedgerView, hop: &HopSnapshot, input_hash: &str, next: NextHop) -> Decision {
+    if hop.hop.validation.checks_hash() && !view.try_use(&hop.chain, &hop.hop.psiid, input_hash) {
+        return drop(
+            ErrorKind::Replay,
+            format!("input hash {input_hash} was already accepted by this SF"),
+        );
+    }
+    Decision::Pass { next }
+}
+
+/// Asks `CheckIn`; on a `hash` failure waits (bounded) for the previous hop's record.
+async fn check_in(
+    view: &LedgerView,
+    hop: &HopSnapshot,
+    input_hash: &str,
+    src: &str,
+) -> Result<Decision, LedgerError> {
+    let deadline = Instant::now() + ms(view.config().hash_wait_ms);
+    let started = Instant::now();
+    loop {
+        let changes = view.changes();
+        tokio::pin!(changes);
+        changes.as_mut().enable();
+        let t = Instant::now();
+        let verdict = view
+            .ledger()
+            .check_in(&hop.chain, &hop.hop.psiid, input_hash, src)
+            .await;
+        // metrics are taken by the caller's ledger histogram through the view
+        let _ = t;
+        let verdict = verdict?;
+        view.learn(&hop.chain, &hop.hop.psiid, src, &verdict);
+        if verdict.ok {
+            let Some(next) = verdict.next_hop.or_else(|| hop.next_hop()) else {
+                return Ok(drop(
+                    ErrorKind::Config,
+                    format!(
+                        "{} is the last hop of chain {} and no destination is shared with it (ShareEndpoints)",
+                        hop.hop.psiid, hop.chain
+                    ),
+                ));
+            };
+            return Ok(accept(view, hop, input_hash, next));
+        }
+        let kind = verdict.failed.unwrap_or(ErrorKind::Config);
+        if kind != ErrorKind::Hash {
+            return Ok(drop(kind, verdict.reason));
+        }
+        // The previous hop's record may not have committed yet: wait for its event (or a
+        // chain change), then ask again; at the deadline the answer is final.
+        let prev = hop
+            .prev
+            .as_ref()
+            .map(|p| p.psiid.clone())
+            .unwrap_or_default();
+        loop {
+            if Instant::now() >= deadline {
+                return Ok(drop(
+                    ErrorKind::Hash,
+                    format!(
+                        "hash-timeout after {} ms: {}",
+                        started.elapsed().as_millis(),
+                        verdict.reason
+                    ),
+                ));
+            }
+            if view.has_out(&hop.chain, &prev, input_hash) {
+                break;
+            }
+            if tokio::time::timeout_at(deadline.into(), changes.as_mut())
+                .await
+                .is_err()
+            {
+                // Deadline: one last CheckIn (events may have been missed).
+                break;
+            }
+            changes.set(view.changes());
+            changes.as_mut().enable();
+        }
+        if Instant::now() >= deadline {
+            // Final answer from the ledger.
+            let verdict = view
+                .ledger()
+                .check_in(&hop.chain, &hop.hop.psiid, input_hash, src)
+                .await?;
+            view.learn(&hop.chain, &hop.hop.psiid, src, &verdict);
+            if verdict.ok {
+                if let Some(next) = verdict.next_hop.or_else(|| hop.next_hop()) {
+                    return Ok(accept(view, hop, input_hash, next));
+                }
+                return Ok(drop(ErrorKind::Config, "no next hop or destination known"));
+            }
+            let kind = verdict.failed.unwrap_or(ErrorKind::Config);
+            let detail = if kind == ErrorKind::Hash {
+                format!(
+                    "hash-timeout after {} ms: {}",
+                    started.elapsed().as_millis(),
+                    verdict.reason
+                )
+            } else {
+                verdict.reason
+            };
+            return Ok(drop(kind, detail));
+        }
+    }
+}
+
+/// Which served hop a datagram from `src` with `input_hash` is for. `None`: it matches no
+/// chain served here (a `config` error).
+pub async fn select_hop(
+    view: &LedgerView,
+    src: &str,
+    input_hash: &str,
+) -> Option<(String, String)> {
+    let hops = view.hops();
+    if hops.len() == 1 {
+        return Some((hops[0].chain.clone(), hops[0].psiid.clone()));
+    }
+    let deadline = Instant::now() + ms(view.config().hash_wait_ms);
+    loop {
+        let changes = view.changes();
+        tokio::pin!(changes);
+        changes.as_mut().enable();
+        let snaps: Vec<HopSnapshot> = hops
+            .iter()
+            .filter_map(|h| view.snapshot(&h.chain, &h.psiid))
+            .collect();
+        let by_hash = |s: &HopSnapshot| {
+            s.hop.validation.checks_hash()
+                && s.prev
+                    .as_ref()
+                    .is_some_and(|p| view.has_out(&s.chain, &p.psiid, input_hash))
+        };
+        let by_source: Vec<&HopSnapshot> =
+            snaps.iter().filter(|s| address::matches(s, src)).collect();
+        let pick = |s: &HopSnapshot| Some((s.chain.clone(), s.hop.psiid.clone()));
+        match by_source.len() {
+            1 => return pick(by_source[0]),
+            n if n > 1 => {
+                let narrowed: Vec<&&HopSnapshot> =
+                    by_source.iter().filter(|s| by_hash(s)).collect();
+                return match narrowed.len() {
+                    1 => pick(narrowed[0]),
+                    _ => pick(by_source[0]),
+                };
+            }
+            _ => {}
+        }
+        let hashed: Vec<&HopSnapshot> = snaps.iter().filter(|s| by_hash(s)).collect();
+        if let Some(s) = hashed.first() {
+            return pick(s);
+        }
+        // Only a hash-validating hop (not the first) can still claim it: wait for records.
+        let can_wait = snaps
+            .iter()
+            .any(|s| s.hop.validation.checks_hash() && s.prev.is_some());
+        if !can_wait
+            || tokio::time::timeout_at(deadline.into(), changes)
+                .await
+                .is_err()
+        {
+            return None;
+        }
+    }
+}
