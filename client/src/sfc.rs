@@ -16,7 +16,7 @@ use sfcbc_chaincode::types::{
 
 use crate::contract::Contract;
 use crate::error::{Error, Result};
-use crate::events::ChaincodeEvent;
+use crate::events::{ChaincodeEvent, ChaincodeEvents, EventsOptions};
 use crate::proposal::Commit;
 
 /// Bytes of random salt sent with each private write (the chaincode takes 16..=256).
@@ -343,6 +343,15 @@ impl SfcContract {
     /// `source_hash`.
     pub async fn trace_message(&self, chain: &str, source_hash: &str) -> Result<Trace> {
         self.evaluate("TraceMessage", &[chain, source_hash]).await
+    }
+
+    /// The chaincode's events (decode each with [`SfcEvent::parse`]); see
+    /// [`crate::Network::chaincode_events`].
+    pub async fn events(&self, options: EventsOptions) -> Result<ChaincodeEvents> {
+        self.contract
+            .network()
+            .chaincode_events(self.contract.chaincode_name(), options)
+            .await
     }
 
     /// `org.hyperledger.fabric:GetMetadata`: the contract metadata.

@@ -46,7 +46,10 @@ struct OwnNetwork {
 
 impl Drop for OwnNetwork {
     fn drop(&mut self) {
-        let _ = harness_cmd(&self.harness, &self.net, "down.sh").status();
+        let _ = harness_cmd(&self.harness, &self.net, "down.sh")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 

@@ -269,12 +269,7 @@ async fn sfc_contract_against_real_fabric() {
     );
 
     // the events of all this, decoded, from the block of CreateChain on
-    let mut events = owner
-        .contract()
-        .network()
-        .chaincode_events(&env.chaincode, EventsOptions::start_block(0))
-        .await
-        .unwrap();
+    let mut events = owner.events(EventsOptions::start_block(0)).await.unwrap();
     let mut seen = Vec::new();
     while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(10), events.next()).await {
         let ev = ev.unwrap();
