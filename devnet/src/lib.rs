@@ -28,6 +28,7 @@ pub mod deliver;
 pub mod endorser;
 pub mod gateway;
 pub mod ledger;
+pub mod network;
 pub mod orderer;
 pub mod peer;
 pub mod qscc;

@@ -26,10 +26,12 @@ pub use crate::endorser::ProposalOutcome;
 pub use endorse::QSCC;
 
 use crate::chaincode::{ChaincodeConfig, ChaincodeError, ChaincodeHandle, ChaincodeTarget};
+use crate::chaincode::{ChaincodeOutcome, Invocation};
 use crate::committer::{Committer, TransientStore};
-use crate::endorser::{ChaincodeRuntimes, Endorser, EndorserChannel};
+use crate::endorser::{BoxFuture, ChaincodeRuntimes, Endorser, EndorserChannel, Simulate};
 use crate::ledger::{Ledger, LedgerError};
 use crate::orderer::OrdererHandle;
+use crate::simulator::TxSimulator;
 use crate::validator::{
     ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, DefinitionRegistry, Validator,
 };
@@ -113,6 +115,36 @@ impl PeerChannel {
     /// Whether org `msp_id` may hold private data of `collection` of chaincode `namespace`.
     pub fn is_member(&self, namespace: &str, collection: &str, msp_id: &str) -> bool {
         crate::committer::is_member(self.definitions.as_ref(), namespace, collection, msp_id)
+    }
+}
+
+/// The runtime of a defined chaincode: the peer's connection to its package's server,
+/// dialled on first use (and again after a broken stream).
+struct LazyChaincode {
+    peer: Weak<PeerInner>,
+    package_id: String,
+}
+
+impl Simulate for LazyChaincode {
+    fn execute<'a>(
+        &'a self,
+        invocation: &'a Invocation,
+        sim: &'a mut TxSimulator,
+    ) -> BoxFuture<'a, Result<ChaincodeOutcome, String>> {
+        Box::pin(async move {
+            let inner = self
+                .peer
+                .upgrade()
+                .ok_or_else(|| "the peer has stopped".to_owned())?;
+            let handle = Peer { inner }
+                .connection(&self.package_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            handle
+                .execute(invocation, sim)
+                .await
+                .map_err(|e| e.to_string())
+        })
     }
 }
 
@@ -325,9 +357,10 @@ impl Peer {
         ids
     }
 
-    /// Commits `definition` on `channel`, run by installed package `package_id`: the peer
-    /// dials the chaincode server (once per package) and from then on endorses for it.
-    pub async fn define_chaincode(
+    /// Commits `definition` on `channel`, run by installed package `package_id`. As Fabric
+    /// launches a chaincode on first use, the peer dials the chaincode server when a proposal
+    /// first needs it (see [`Peer::connect_chaincode`] to dial now).
+    pub fn define_chaincode(
         &self,
         channel: &str,
         definition: ChaincodeDefinition,
@@ -337,10 +370,31 @@ impl Peer {
             peer: self.msp_id().to_owned(),
             channel: channel.to_owned(),
         })?;
-        let handle = self.connection(package_id).await?;
-        ch.runtimes.insert(&definition.name, Arc::new(handle));
+        if !self
+            .inner
+            .installed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(package_id)
+        {
+            return Err(PeerError::NotInstalled {
+                peer: self.msp_id().to_owned(),
+                package_id: package_id.to_owned(),
+            });
+        }
+        let runtime = LazyChaincode {
+            peer: Arc::downgrade(&self.inner),
+            package_id: package_id.to_owned(),
+        };
+        ch.runtimes.insert(&definition.name, Arc::new(runtime));
         ch.definitions.insert(definition);
         Ok(())
+    }
+
+    /// Dials `package_id`'s chaincode server now (and keeps the connection), to find out early
+    /// that it is unreachable.
+    pub async fn connect_chaincode(&self, package_id: &str) -> Result<(), PeerError> {
+        self.connection(package_id).await.map(|_| ())
     }
 
     /// The connection to `package_id`'s server, dialled on first use.
