@@ -48,7 +48,8 @@ use crate::committer::TransientStore;
 use crate::ledger::Ledger;
 use crate::simulator::{CollectionPermission, Collections, TxSimulator};
 use crate::validator::{
-    ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, implicit_collection_msp,
+    ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, IdentityCache,
+    implicit_collection_msp,
 };
 
 /// The channel policy Fabric 2.x's default ACLs give `peer/Propose`.
@@ -210,6 +211,8 @@ pub struct Endorser {
     channels: RwLock<HashMap<String, Arc<EndorserChannel>>>,
     propose_acl: String,
     when: ValidityTime,
+    /// Creators validated so far (Fabric's MSP cache).
+    identities: IdentityCache,
 }
 
 impl std::fmt::Debug for Endorser {
@@ -229,6 +232,7 @@ impl Endorser {
             channels: RwLock::new(HashMap::new()),
             propose_acl: PROPOSE_ACL_POLICY.to_owned(),
             when: ValidityTime::AsFabric,
+            identities: IdentityCache::new(),
         }
     }
 
@@ -311,8 +315,9 @@ impl Endorser {
         up: &UnpackedProposal,
         channel: &EndorserChannel,
     ) -> Result<ValidatedIdentity, String> {
-        let creator = validate_proposal(up, channel.policies.as_ref(), self.when)
-            .map_err(|e| format!("error validating proposal: {e}"))?;
+        let creator =
+            validate_proposal_cached(up, channel.policies.as_ref(), &self.identities, self.when)
+                .map_err(|e| format!("error validating proposal: {e}"))?;
         let snapshot = channel.ledger.snapshot().map_err(|e| e.to_string())?;
         if snapshot
             .tx_location(up.tx_id())
@@ -449,6 +454,16 @@ pub fn validate_proposal(
     channel: &dyn ChannelPolicies,
     when: ValidityTime,
 ) -> Result<ValidatedIdentity, String> {
+    validate_proposal_cached(up, channel, &IdentityCache::new(), when)
+}
+
+/// [`validate_proposal`] with identity validation results remembered in `cache`.
+pub fn validate_proposal_cached(
+    up: &UnpackedProposal,
+    channel: &dyn ChannelPolicies,
+    cache: &IdentityCache,
+    when: ValidityTime,
+) -> Result<ValidatedIdentity, String> {
     let t = up.channel_header.r#type;
     if t != HeaderType::EndorserTransaction as i32 && t != HeaderType::Config as i32 {
         let name =
@@ -483,20 +498,21 @@ pub fn validate_proposal(
         format!("access denied: channel [{channel_id}] creator org unknown, creator is malformed")
     };
     let identity = Identity::from_serialized(&shdr.creator).map_err(|_| malformed())?;
-    let verifier = channel
-        .msps()
-        .get(identity.msp_id())
-        .ok_or_else(malformed)?;
+    if channel.msps().get(identity.msp_id()).is_none() {
+        return Err(malformed());
+    }
     let denied = || {
         format!(
             "access denied: channel [{channel_id}] creator org [{}]",
             identity.msp_id()
         )
     };
-    let creator = verifier.validate(&identity, when).map_err(|e| {
-        tracing::warn!(error = %e, "access denied: identity is not valid");
-        denied()
-    })?;
+    let creator = cache
+        .validate(channel.msps(), &shdr.creator, when)
+        .map_err(|e| {
+            tracing::warn!(error = %e, "access denied: identity is not valid");
+            denied()
+        })?;
     creator
         .verify(&up.signed.proposal_bytes, &up.signed.signature)
         .map_err(|e| {

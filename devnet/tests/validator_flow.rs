@@ -536,3 +536,46 @@ async fn transactions_for_another_channel() {
     );
     assert!(o.rpc_error.is_none());
 }
+
+/// Validation throughput on this machine (run with `--release --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn validation_throughput() {
+    let net = Net::new(2);
+    net.define("OR('Org1MSP.peer', 'Org2MSP.peer')");
+    let u = &net.org(0).user;
+    let n = 500;
+    let t = std::time::Instant::now();
+    let mut txs = Vec::with_capacity(n);
+    for i in 0..n {
+        txs.push(net.tx(u, &["put", &format!("k{i}"), "v"], &[0]).await);
+    }
+    let endorse = t.elapsed();
+    let block = net.block(&txs);
+    let snap = net.peers[0].ledger.snapshot().unwrap();
+    for workers in [1, 2] {
+        let v = sfcbc_devnet::validator::Validator::new(
+            validator_support::CHANNEL,
+            net.channel.clone(),
+            net.defs.clone(),
+        )
+        .with_workers(workers);
+        let t = std::time::Instant::now();
+        let r = v.validate(&block, &snap).unwrap();
+        let el = t.elapsed();
+        assert!(r.codes().iter().all(|c| *c == C::Valid));
+        println!(
+            "validate {n} txs with {workers} worker(s): {el:?} ({:.0} tx/s)",
+            n as f64 / el.as_secs_f64()
+        );
+    }
+    drop(snap);
+    let t = std::time::Instant::now();
+    let c = net.peers[0].committer.commit(block).unwrap();
+    println!("validate + commit: {:?}", t.elapsed());
+    assert_eq!(c.validation.txs.len(), n);
+    println!(
+        "endorse + assemble {n} txs: {endorse:?} ({:.0} tx/s)",
+        n as f64 / endorse.as_secs_f64()
+    );
+}

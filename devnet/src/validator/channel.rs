@@ -39,19 +39,21 @@ pub trait ChannelPolicies: Send + Sync {
     }
 
     /// An ImplicitMeta rule over the application orgs' `sub_policy` (what a channel
-    /// ImplicitMeta policy in the Application group does).
+    /// ImplicitMeta policy in the Application group does: every org counts, an org without
+    /// the sub-policy never satisfies it, as Fabric's reject policy).
     fn evaluate_application_meta(
         &self,
         meta: &ImplicitMetaPolicy,
         signers: &[ValidatedIdentity],
     ) -> Result<(), String> {
-        let mut results = Vec::new();
-        for (org, _) in self.application_orgs() {
-            let path = format!("/Channel/Application/{org}/{}", meta.sub_policy);
-            if self.has_policy(&path) {
-                results.push(self.evaluate(&path, signers).is_ok());
-            }
-        }
+        let results: Vec<bool> = self
+            .application_orgs()
+            .into_iter()
+            .map(|(org, _)| {
+                let path = format!("/Channel/Application/{org}/{}", meta.sub_policy);
+                self.has_policy(&path) && self.evaluate(&path, signers).is_ok()
+            })
+            .collect();
         implicit_meta_check(meta, &results)
     }
 }
@@ -230,8 +232,11 @@ impl ChannelPolicies for StaticChannel {
                     let results: Vec<bool> = self
                         .orgs
                         .iter()
-                        .filter_map(|o| o.policies.get(&meta.sub_policy))
-                        .map(|p| p.evaluate(signers))
+                        .map(|o| {
+                            o.policies
+                                .get(&meta.sub_policy)
+                                .is_some_and(|p| p.evaluate(signers))
+                        })
                         .collect();
                     implicit_meta_check(meta, &results)
                 }
