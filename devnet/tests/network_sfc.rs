@@ -293,7 +293,7 @@ async fn sfc_over_a_devnet() {
             .as_slice(),
     )
     .unwrap();
-    assert!(info.height >= s1.block_number.max(s2.block_number) + 1);
+    assert!(info.height > s1.block_number.max(s2.block_number));
     let b0 = Block::decode(
         qscc.evaluate_transaction("GetBlockByNumber", &[CHANNEL, "0"])
             .await
