@@ -371,7 +371,9 @@ impl Endorser {
         };
         let mut sim =
             TxSimulator::new(up.tx_id(), snapshot).with_collections(Arc::new(collections));
-        let invocation = Invocation::from_proposal(up);
+        let mut invocation = Invocation::from_proposal(up);
+        invocation.init = check_invocation(&def, &up.input, &mut sim)
+            .map_err(|e| format!("error in simulation: invalid invocation: {e}"))?;
         let outcome = channel
             .chaincodes
             .execute(&invocation, &mut sim)
@@ -446,6 +448,49 @@ impl Endorser {
             private_data,
         })
     }
+}
+
+/// The reserved key recording which version of a chaincode was initialized (Fabric's
+/// `InitializedKeyName`).
+pub const INITIALIZED_KEY: &str = "\u{0}\u{10FFFF}initialized";
+
+/// Fabric's `CheckInvocation`: "init exactly once" for definitions with `init_required`
+/// (the initialized version lives under [`INITIALIZED_KEY`] in the chaincode's namespace,
+/// read and — by the init — written through the simulator). Returns whether to send INIT.
+fn check_invocation(
+    def: &ChaincodeDefinition,
+    input: &sfcbc_fabric::protos::protos::ChaincodeInput,
+    sim: &mut TxSimulator,
+) -> Result<bool, String> {
+    let name = &def.name;
+    let mut needs_init = false;
+    if def.init_required {
+        let v = sim
+            .get_state(name, INITIALIZED_KEY)
+            .map_err(|e| format!("could not get 'initialized' key: {e}"))?;
+        needs_init = v.as_deref() != Some(def.version.as_bytes());
+    }
+    if input.is_init {
+        if !def.init_required {
+            return Err(format!(
+                "chaincode '{name}' does not require initialization but called as init"
+            ));
+        }
+        if !needs_init {
+            return Err(format!(
+                "chaincode '{name}' is already initialized but called as init"
+            ));
+        }
+        sim.set_state(name, INITIALIZED_KEY, def.version.as_bytes())
+            .map_err(|e| format!("could not set 'initialized' key: {e}"))?;
+        return Ok(true);
+    }
+    if needs_init {
+        return Err(format!(
+            "chaincode '{name}' has not been initialized for this version, must call as init first"
+        ));
+    }
+    Ok(false)
 }
 
 /// Fabric's `UnpackedProposal.Validate` with its messages; returns the validated creator.

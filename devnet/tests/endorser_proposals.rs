@@ -350,3 +350,61 @@ async fn private_writes_go_to_the_transient_store() {
         .await;
     assert!(net.peers[0].transient.get(&o.tx_id).is_empty());
 }
+
+#[tokio::test]
+async fn init_exactly_once_when_required() {
+    let net = Net::new(1);
+    let mut def = ChaincodeDefinition::new(CC, "1.0").with_policy(
+        sfcbc_devnet::validator::EndorsementPolicy::parse("OR('Org1MSP.peer')").unwrap(),
+    );
+    def.init_required = true;
+    net.define_with(def);
+    let u = &net.org(0).user;
+    let e = &net.peers[0].endorser;
+    let o = e
+        .process_proposal(&net.proposal(u, &["put", "k", "v"]))
+        .await;
+    assert_eq!(
+        message(&o),
+        format!(
+            "error in simulation: invalid invocation: chaincode '{CC}' has not been initialized \
+             for this version, must call as init first"
+        )
+    );
+    let init = |args: &[&str]| {
+        ProposalBuilder::new(CHANNEL, CC)
+            .args(args.iter().map(|a| a.as_bytes().to_vec()))
+            .is_init(true)
+            .build(&u.serialize())
+            .unwrap()
+            .sign(u)
+    };
+    let sp = init(&["put", "k", "init"]);
+    let o = net.endorse(&sp, &[0]).await;
+    let tx = sfcbc_fabric::tx::create_signed_transaction(&sp, &[o[0].response.clone()], u).unwrap();
+    assert_eq!(net.commit_all(vec![tx]), [0]);
+    assert_eq!(net.state(0, "k").as_deref(), Some(&b"init"[..]));
+    let o = e.process_proposal(&init(&["put", "k", "again"])).await;
+    assert_eq!(
+        message(&o),
+        format!(
+            "error in simulation: invalid invocation: chaincode '{CC}' is already initialized but \
+             called as init"
+        )
+    );
+    assert!(
+        e.process_proposal(&net.proposal(u, &["put", "k", "v"]))
+            .await
+            .endorsed()
+    );
+    // A chaincode without init_required refuses init calls.
+    net.define("OR('Org1MSP.peer')");
+    let o = e.process_proposal(&init(&["put", "k", "x"])).await;
+    assert_eq!(
+        message(&o),
+        format!(
+            "error in simulation: invalid invocation: chaincode '{CC}' does not require \
+             initialization but called as init"
+        )
+    );
+}
