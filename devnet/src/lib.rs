@@ -13,6 +13,10 @@
 //!   that routes Broadcast by channel with Fabric's statuses;
 //! - [`simulator`]: the transaction simulator a proposal runs against, producing read/write
 //!   sets exactly as Fabric's `rwsetutil` builds them;
+//! - [`crypto`]: CAs, TLS CAs and MSP folders of every org in cryptogen's layout (P-256 or
+//!   Ed25519, NodeOUs), loadable by `sfcbc_fabric::msp::MspDir` and accepted by real Fabric;
+//! - [`channel`]: a channel's config block 0 as configtxgen builds it, and the
+//!   [`channel::ChannelConfig`] read back from it (MSPs, policies, batch settings);
 //! - [`chaincode`]: the peer side of the chaincode shim protocol, dialling CCaaS servers.
 //!
 //! The flow a peer builds on (see `tests/order_then_commit.rs`): `Registrar::broadcast` →

@@ -5,8 +5,7 @@
 //! (with real `configtxlator proto_decode --type common.Block`) to the same JSON, except for
 //! what differs in every run (timestamp, nonce, tx id, data hash), and every config value is
 //! the same bytes. A real orderer joins the channel of our etcdraft block 0 and leads it.
-//! Skips with a message when
-//! the Fabric binaries (~/.cache/fabric-real/bin) are absent.
+//! Skips with a message when the Fabric binaries (~/.cache/fabric-real/bin) are absent.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

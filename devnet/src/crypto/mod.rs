@@ -22,7 +22,7 @@
 //! default or Ed25519 ([`KeyAlgorithm::Ed25519`], as Fabric 3.x's cryptogen can make them).
 //! `config.yaml` enables NodeOUs with the client/peer/admin/orderer OU identifiers pointing at
 //! `cacerts/ca.<domain>-cert.pem`. TLS certificates carry the SANs `<host>.<domain>`, `<host>`
-//! and [`OrgSpec::sans`] (default `localhost`, `127.0.0.1`). Certificate details: see [`cert`].
+//! and [`OrgSpec::sans`] (default `localhost`, `127.0.0.1`). Certificate details: see `crypto/cert.rs`.
 //!
 //! Every MSP folder loads with [`sfcbc_fabric::msp::MspDir`]; `tests/crypto_real_fabric.rs`
 //! shows real Fabric's tools accepting them.
