@@ -21,6 +21,7 @@ pub mod events;
 pub mod gateway;
 pub mod local_ledger;
 pub mod network;
+pub mod profile;
 pub mod proposal;
 pub mod sf;
 pub mod sfc;

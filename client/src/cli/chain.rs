@@ -1,0 +1,239 @@
+//! `sfcbc chain create|show|list|update|disable`: a chain's configuration on the ledger,
+//! written by its owner (a user) and read by its owner, hop SPs and the manager.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use sfcbc_chaincode::types::{Chain, ChainSpec, Hop, Validation};
+
+use super::{Ctx, output};
+
+#[derive(Debug, Subcommand)]
+pub enum ChainCmd {
+    /// Create a chain; the signer becomes its owner.
+    #[command(
+        after_help = "Example:\n  sfcbc -i User1@Tenant1 chain create chain1 \\\n    --hop Org1:NameWriter:1=127.0.0.2:9001,address \\\n    --hop Org2:NameWriter:1=127.0.0.3:9001,hash --hop Org3:NameWriter:1=127.0.0.4:9001"
+    )]
+    Create(SpecArgs),
+    /// Replace a chain's hops (owner only); version + 1.
+    Update(SpecArgs),
+    /// Show one chain.
+    Show { chain: String },
+    /// List the chains the signer may see (the manager sees all).
+    List,
+    /// Disable a chain (owner only): SFs stop forwarding its traffic.
+    Disable { chain: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Chain id.
+    pub chain: String,
+    /// A hop, in order: PSIID=ADDRESS[,POLICY[,SP_MSP]]. POLICY: none (default), hash,
+    /// address, hash+address. SP_MSP defaults to the PSIID's SP part + "MSP"
+    /// (Org1:NameWriter:1 → Org1MSP).
+    #[arg(
+        long = "hop",
+        value_name = "PSIID=ADDRESS[,POLICY[,SP_MSP]]",
+        required_unless_present = "file"
+    )]
+    pub hops: Vec<String>,
+    /// The classifier's UDP address (hop 1 with `address` validation accepts it as source).
+    #[arg(long)]
+    pub classifier: Option<String>,
+    /// The chain as JSON (`{"id", "hops": [{"psiid", "spMsp", "address", "validation"}]}`)
+    /// instead of --hop flags.
+    #[arg(long, conflicts_with = "hops")]
+    pub file: Option<PathBuf>,
+}
+
+/// Parses `PSIID=ADDRESS[,POLICY[,SP_MSP]]`.
+pub fn parse_hop(spec: &str) -> anyhow::Result<Hop> {
+    let (psiid, rest) = spec
+        .split_once('=')
+        .with_context(|| format!("hop {spec:?}: write it as PSIID=ADDRESS[,POLICY[,SP_MSP]]"))?;
+    let mut parts = rest.split(',');
+    let address = parts.next().unwrap_or_default().trim().to_owned();
+    if address.is_empty() {
+        bail!("hop {spec:?}: the address is missing (HOST:PORT after '=')");
+    }
+    let validation: Validation = match parts.next().map(str::trim) {
+        None | Some("") => Validation::None,
+        Some(v) => v
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("hop {spec:?}: {e}"))?,
+    };
+    let sp_msp = match parts.next().map(str::trim) {
+        Some(m) if !m.is_empty() => m.to_owned(),
+        _ => {
+            let sp = psiid.split(':').next().unwrap_or_default();
+            if sp.is_empty() {
+                bail!("hop {spec:?}: the PSIID should look like SP:Function:Instance");
+            }
+            format!("{sp}MSP")
+        }
+    };
+    if parts.next().is_some() {
+        bail!("hop {spec:?}: too many fields; write PSIID=ADDRESS[,POLICY[,SP_MSP]]");
+    }
+    Ok(Hop {
+        psiid: psiid.trim().to_owned(),
+        sp_msp,
+        address,
+        validation,
+        collection: None,
+    })
+}
+
+fn spec(args: &SpecArgs) -> anyhow::Result<ChainSpec> {
+    if let Some(f) = &args.file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let mut spec: ChainSpec = serde_json::from_str(&text)
+            .with_context(|| format!("bad chain JSON in {}", f.display()))?;
+        if spec.id.is_empty() {
+            spec.id = args.chain.clone();
+        } else if spec.id != args.chain {
+            bail!(
+                "{} is for chain {:?}, not {:?}",
+                f.display(),
+                spec.id,
+                args.chain
+            );
+        }
+        return Ok(spec);
+    }
+    if args.hops.is_empty() {
+        bail!("no hops: give --hop PSIID=ADDRESS[,POLICY] once per hop, or --file chain.json");
+    }
+    Ok(ChainSpec {
+        id: args.chain.clone(),
+        hops: args
+            .hops
+            .iter()
+            .map(|h| parse_hop(h))
+            .collect::<anyhow::Result<_>>()?,
+        classifier: args.classifier.clone(),
+    })
+}
+
+pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
+    match cmd {
+        ChainCmd::Create(a) => {
+            let spec = spec(&a)?;
+            let (_, _, sfc) = ctx.sfc(Some(&a.chain)).await?;
+            let chain = sfc
+                .create_chain(&spec)
+                .await
+                .with_context(|| format!("CreateChain {}", a.chain))?;
+            print_chain(ctx, &chain)
+        }
+        ChainCmd::Update(a) => {
+            let spec = spec(&a)?;
+            let (_, _, sfc) = ctx.sfc(Some(&a.chain)).await?;
+            let chain = sfc
+                .update_chain(&spec)
+                .await
+                .with_context(|| format!("UpdateChain {}", a.chain))?;
+            print_chain(ctx, &chain)
+        }
+        ChainCmd::Show { chain } => {
+            let (_, _, sfc) = ctx.sfc(Some(&chain)).await?;
+            let c = sfc
+                .get_chain(&chain)
+                .await
+                .with_context(|| format!("GetChain {chain}"))?;
+            print_chain(ctx, &c)
+        }
+        ChainCmd::Disable { chain } => {
+            let (_, _, sfc) = ctx.sfc(Some(&chain)).await?;
+            let c = sfc
+                .disable_chain(&chain)
+                .await
+                .with_context(|| format!("DisableChain {chain}"))?;
+            print_chain(ctx, &c)
+        }
+        ChainCmd::List => {
+            let (_, _, sfc) = ctx.sfc(None).await?;
+            let chains = sfc.list_chains().await.context("ListChains")?;
+            if ctx.global.json {
+                return output::json(&chains);
+            }
+            let mut t = output::table(&["chain", "owner", "version", "state", "hops"]);
+            for c in &chains {
+                t.add_row(vec![
+                    c.id.clone(),
+                    c.owner.msp.clone(),
+                    c.version.to_string(),
+                    format!("{:?}", c.state).to_lowercase(),
+                    c.hops
+                        .iter()
+                        .map(|h| h.psiid.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+    }
+}
+
+/// A chain as a header and a table of hops.
+pub fn print_chain(ctx: &Ctx, c: &Chain) -> anyhow::Result<()> {
+    if ctx.global.json {
+        return output::json(c);
+    }
+    println!(
+        "chain {} v{} ({}), owner {} — updated {} in tx {}",
+        c.id,
+        c.version,
+        format!("{:?}", c.state).to_lowercase(),
+        c.owner.msp,
+        c.updated_at,
+        output::short(&c.updated_tx, 16)
+    );
+    println!("{}", hops_table(c));
+    Ok(())
+}
+
+pub fn hops_table(c: &Chain) -> comfy_table::Table {
+    let mut t = output::table(&["#", "psiid", "SP", "address", "validation", "collection"]);
+    for (i, h) in c.hops.iter().enumerate() {
+        t.add_row(vec![
+            (i + 1).to_string(),
+            h.psiid.clone(),
+            h.sp_msp.clone(),
+            h.address.clone(),
+            h.validation.to_string(),
+            h.collection_name(),
+        ]);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_specs() {
+        let h = parse_hop("Org1:NameWriter:1=127.0.0.2:9001,hash+address").unwrap();
+        assert_eq!(h.sp_msp, "Org1MSP");
+        assert_eq!(h.address, "127.0.0.2:9001");
+        assert_eq!(h.validation, Validation::HashAddress);
+        let h = parse_hop("Org2:NW:1=h:1").unwrap();
+        assert_eq!(h.validation, Validation::None);
+        let h = parse_hop("X:F:1=h:1,address,OtherMSP").unwrap();
+        assert_eq!(h.sp_msp, "OtherMSP");
+        for bad in [
+            "Org1:NameWriter:1",
+            "P=",
+            "P=h:1,bogus",
+            "P=h:1,none,M,extra",
+        ] {
+            assert!(parse_hop(bad).is_err(), "{bad}");
+        }
+    }
+}
