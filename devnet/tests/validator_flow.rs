@@ -579,3 +579,166 @@ async fn validation_throughput() {
         n as f64 / endorse.as_secs_f64()
     );
 }
+
+#[tokio::test]
+async fn damaged_transactions_never_panic_the_validator() {
+    let net = Net::new(2);
+    net.define("OR('Org1MSP.peer')");
+    let u = &net.org(0).user;
+    let tx = net.tx(u, &["range_put", "a", "z", "k", "v"], &[0]).await;
+    let bytes = tx.encode_to_vec();
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    for i in (0..bytes.len()).step_by(3) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x5a;
+        entries.push(b);
+    }
+    for cut in (0..bytes.len()).step_by(17) {
+        entries.push(bytes[..cut].to_vec());
+    }
+    entries.push(Vec::new());
+    let number = net.peers[0].ledger.height().unwrap();
+    let prev = net.peers[0]
+        .ledger
+        .snapshot()
+        .unwrap()
+        .chain_info()
+        .unwrap()
+        .current_block_hash;
+    let block = sfcbc_devnet::block::new_block(number, prev, entries);
+    let c = net.peers[0].committer.commit(block).unwrap();
+    // Whatever a damaged copy gets, at most one copy (the undamaged meaning) can be valid.
+    let valid = c
+        .validation
+        .txs
+        .iter()
+        .filter(|t| t.code == C::Valid)
+        .count();
+    assert!(valid <= 1, "{valid} damaged copies were valid");
+    assert_eq!(
+        net.peers[0]
+            .ledger
+            .snapshot()
+            .unwrap()
+            .verify_chain()
+            .unwrap(),
+        number + 1
+    );
+}
+
+/// A transaction whose response payload a (malicious or buggy) endorser built by hand.
+fn forged(
+    net: &Net,
+    rwset: Vec<u8>,
+    cc_name: &str,
+    version: &str,
+    event: Option<sfcbc_fabric::protos::protos::ChaincodeEvent>,
+) -> Envelope {
+    let u = &net.org(0).user;
+    let sp = net.proposal(u, &["put", "k", "v"]);
+    let up = sfcbc_fabric::tx::unpack_proposal(&sp).unwrap();
+    let response = sfcbc_fabric::protos::protos::Response {
+        status: 200,
+        ..Default::default()
+    };
+    let payload = sfcbc_fabric::tx::proposal_response_payload(
+        &up.proposal_hash,
+        &response,
+        rwset,
+        event.map(|e| e.encode_to_vec()).unwrap_or_default(),
+        sfcbc_fabric::protos::protos::ChaincodeId {
+            name: cc_name.into(),
+            version: version.into(),
+            path: String::new(),
+        },
+    );
+    let endorsement = sfcbc_fabric::tx::endorse_payload(&payload, &net.org(0).peer);
+    let pr = sfcbc_fabric::protos::protos::ProposalResponse {
+        version: 1,
+        response: Some(response),
+        payload,
+        endorsement: Some(endorsement),
+        ..Default::default()
+    };
+    create_signed_transaction(&sp, &[pr], u).unwrap()
+}
+
+#[tokio::test]
+async fn hand_built_rwsets_from_endorsers() {
+    use sfcbc_fabric::protos::kvrwset::{KvRead, KvrwSet, RangeQueryInfo, Version};
+    use sfcbc_fabric::protos::rwset::{NsReadWriteSet, TxReadWriteSet};
+    let net = Net::new(1);
+    net.define("OR('Org1MSP.peer')");
+    let ns = |kv: KvrwSet| NsReadWriteSet {
+        namespace: CC.into(),
+        rwset: kv.encode_to_vec(),
+        collection_hashed_rwset: Vec::new(),
+    };
+    let rw = |n: Vec<NsReadWriteSet>| {
+        TxReadWriteSet {
+            data_model: 0,
+            ns_rwset: n,
+        }
+        .encode_to_vec()
+    };
+    let dup_ns = rw(vec![ns(KvrwSet::default()), ns(KvrwSet::default())]);
+    let garbage = rw(vec![NsReadWriteSet {
+        namespace: CC.into(),
+        rwset: vec![0xff, 0xff],
+        collection_hashed_rwset: Vec::new(),
+    }]);
+    let reversed = rw(vec![ns(KvrwSet {
+        range_queries_info: vec![
+            RangeQueryInfo {
+                start_key: "z".into(),
+                end_key: "a".into(),
+                itr_exhausted: true,
+                ..Default::default()
+            },
+            RangeQueryInfo {
+                start_key: "m".into(),
+                end_key: "m".into(),
+                itr_exhausted: false,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    })]);
+    let future_version = rw(vec![ns(KvrwSet {
+        reads: vec![KvRead {
+            key: "k".into(),
+            version: Some(Version {
+                block_num: u64::MAX,
+                tx_num: u64::MAX,
+            }),
+        }],
+        ..Default::default()
+    })]);
+    let bad_event = sfcbc_fabric::protos::protos::ChaincodeEvent {
+        chaincode_id: "someone-else".into(),
+        ..Default::default()
+    };
+    let txs = vec![
+        forged(&net, dup_ns, CC, "1.0", None),
+        forged(&net, garbage, CC, "1.0", None),
+        forged(&net, reversed, CC, "1.0", None),
+        forged(&net, future_version, CC, "1.0", None),
+        forged(&net, rw(vec![]), "other", "1.0", None),
+        forged(&net, rw(vec![]), CC, "", None),
+        forged(&net, rw(vec![]), CC, "1.0", Some(bad_event)),
+        forged(&net, vec![0xff, 0x01], CC, "1.0", None),
+    ];
+    assert_eq!(
+        codes(&net.commit_all(txs)),
+        [
+            C::IllegalWriteset,
+            C::BadRwset,
+            C::Valid,
+            C::MvccReadConflict,
+            C::InvalidChaincode,
+            C::InvalidChaincode,
+            C::InvalidOtherReason,
+            C::BadRwset,
+        ]
+    );
+}

@@ -174,8 +174,9 @@ fn current_range(
 ) -> Result<Vec<KvRead>, LedgerError> {
     let empty = BTreeMap::new();
     let upd = updates.public.get(ns).unwrap_or(&empty);
-    // A reversed range (only a forged rwset has one) is empty; never hand it to a range API.
-    let reversed = !q.end_key.is_empty() && q.start_key > q.end_key;
+    // An empty or reversed range (only a forged rwset has one) has no keys; never hand it
+    // to a range API.
+    let reversed = !q.end_key.is_empty() && q.start_key >= q.end_key;
     let mut merged: BTreeMap<&str, Option<Height>> = BTreeMap::new();
     let db;
     if !reversed {
