@@ -91,11 +91,7 @@ impl Net {
         }
     }
 
-    pub fn spec_json(
-        id: &str,
-        hops: &[HopSpec],
-        classifier: Option<SocketAddr>,
-    ) -> String {
+    pub fn spec_json(id: &str, hops: &[HopSpec], classifier: Option<SocketAddr>) -> String {
         let hops: Vec<serde_json::Value> = hops
             .iter()
             .map(|h| {
@@ -127,11 +123,19 @@ impl Net {
         wrong_secret: &[usize],
     ) -> Chain {
         self.owner
-            .submit("CreateChain", &[&Self::spec_json(id, hops, classifier)], &[])
+            .submit(
+                "CreateChain",
+                &[&Self::spec_json(id, hops, classifier)],
+                &[],
+            )
             .await
             .expect("CreateChain");
-        self.share(id, hops, source, destination, wrong_secret).await;
-        self.owner.evaluate_json("GetChain", &[id]).await.expect("GetChain")
+        self.share(id, hops, source, destination, wrong_secret)
+            .await;
+        self.owner
+            .evaluate_json("GetChain", &[id])
+            .await
+            .expect("GetChain")
     }
 
     pub async fn share(
@@ -228,7 +232,10 @@ impl Net {
         let sf = Sf::start(config, self.sp_ledger(hops[0].1.sp))
             .await
             .expect("SF starts");
-        assert!(sf.wait_ready(Duration::from_secs(5)).await, "SF never loaded its chains");
+        assert!(
+            sf.wait_ready(Duration::from_secs(5)).await,
+            "SF never loaded its chains"
+        );
         sf
     }
 
