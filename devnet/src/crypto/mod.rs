@@ -352,16 +352,36 @@ pub fn generate(base: &Path, spec: &OrgSpec, alg: KeyAlgorithm) -> Result<OrgCry
     if org.dir.exists() {
         return Err(CryptoError::Exists { path: org.dir });
     }
+    // Written next to its place and renamed into it: a crash never leaves half an org
+    // where `OrgCrypto::load` would look.
+    let partial = OrgCrypto {
+        spec: spec.clone(),
+        dir: base
+            .join(spec.kind_dir())
+            .join(format!(".{}.partial", spec.domain)),
+    };
+    if partial.dir.exists() {
+        std::fs::remove_dir_all(&partial.dir).map_err(|source| CryptoError::Io {
+            path: partial.dir.clone(),
+            source,
+        })?;
+    }
+    write_org(&partial, alg)?;
+    std::fs::rename(&partial.dir, &org.dir).map_err(|source| CryptoError::Io {
+        path: org.dir.clone(),
+        source,
+    })?;
+    Ok(org)
+}
+
+fn write_org(org: &OrgCrypto, alg: KeyAlgorithm) -> Result<(), CryptoError> {
+    let spec = &org.spec;
     let validity = Validity::cryptogen_now();
     let domain = &spec.domain;
     let ca = CaCert::generate(validity, domain, &format!("ca.{domain}"), alg)?;
     let tlsca = CaCert::generate(validity, domain, &format!("tlsca.{domain}"), alg)?;
     let cas = Cas { ca, tlsca, alg };
-    let w = Writer {
-        org: &org,
-        validity,
-        alg,
-    };
+    let w = Writer { org, validity, alg };
     // The CAs themselves.
     w.file(&org.ca_cert_path(), cas.ca.cert_pem.as_bytes(), false)?;
     w.file(
@@ -414,7 +434,7 @@ pub fn generate(base: &Path, spec: &OrgSpec, alg: KeyAlgorithm) -> Result<OrgCry
             None,
         )?;
     }
-    Ok(org)
+    Ok(())
 }
 
 /// Generates every org of `specs` under `base`, or loads those that exist already.

@@ -121,6 +121,11 @@ fn check_org(alg: KeyAlgorithm) {
         tmp.path().join("peerOrganizations/org1.example.com")
     );
     assert_eq!(tree(&org.dir), CRYPTOGEN_PEER_ORG);
+    // Nothing left of the partial folder it was written in.
+    assert_eq!(
+        tree(&tmp.path().join("peerOrganizations")).len(),
+        CRYPTOGEN_PEER_ORG.len() + 1
+    );
     assert_eq!(
         std::fs::read_to_string(org.msp_dir().join("config.yaml")).unwrap(),
         CRYPTOGEN_CONFIG_YAML
