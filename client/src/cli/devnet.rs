@@ -265,7 +265,7 @@ pub fn profile_of(network: &Network) -> Profile {
 impl Devnet {
     /// What runs where.
     pub fn table(&self) -> comfy_table::Table {
-        let mut t = output::table(&["what", "org", "MSP", "endpoint"]);
+        let mut t = output::table(&["what", "org", "MSP / package", "endpoint"]);
         if let Some(o) = &self.profile.orderer {
             t.add_row(vec![
                 "orderer".into(),
@@ -288,7 +288,7 @@ impl Devnet {
         t.add_row(vec![
             "chaincode server (CCaaS)".into(),
             String::new(),
-            self.package_id.clone(),
+            output::short(&self.package_id, 24),
             self.ccaas_addr.clone(),
         ]);
         t

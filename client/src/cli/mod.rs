@@ -4,12 +4,12 @@
 //! profile (`--profile`, default the devnet's), the identity (`--identity USER@ORG`) and the
 //! channel (`--channel`, default `sfc-{chain}` when the profile has it).
 
-mod blocks;
-mod chain;
+pub mod blocks;
+pub mod chain;
 mod collections;
 mod dataplane;
-mod devnet;
-mod ledger;
+pub mod devnet;
+pub mod ledger;
 pub mod output;
 mod share;
 
