@@ -237,15 +237,12 @@ impl LocalLedger {
     pub fn events(&self) -> EventStream {
         let rx = self.inner.events.subscribe();
         futures::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(ev) => return Some((SfcEvent::parse(&ev).map_err(LedgerError::from), rx)),
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        return Some((Err(LedgerError::Lagged(n)), rx));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
+            let item = match rx.recv().await {
+                Ok(ev) => SfcEvent::parse(&ev).map_err(LedgerError::from),
+                Err(broadcast::error::RecvError::Lagged(n)) => Err(LedgerError::Lagged(n)),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((item, rx))
         })
         .boxed()
     }

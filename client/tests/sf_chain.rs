@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sfcbc_chaincode::types::{ErrorKind, HopErrorInput, HopRecordInput};
 use sfcbc_client::sf::function::{MAX_DATAGRAM, stamps};
 use sfcbc_client::sf::{FunctionConfig, Metrics, RecordFailure, Recorder, RecordsConfig};
-use sfcbc_client::tools::{SendConfig, send};
+use sfcbc_client::tools::{SendConfig, Sink, SinkConfig, send};
 use support::*;
 use tokio::net::UdpSocket;
 
@@ -29,7 +29,16 @@ async fn three_hops_stamp_in_order_and_trace_completely() {
         hop(2, 1, free_addr("127.0.0.4"), "hash+address"),
     ];
     net.create_chain("chain1", &hops, None, src, dst, &[]).await;
-    let sink = UdpSocket::bind(dst).await.unwrap();
+    let sink = Sink::bind(SinkConfig {
+        listen: dst,
+        count: Some(5),
+        idle_ms: None,
+        expect_stamps: Some(3),
+        print: false,
+    })
+    .await
+    .unwrap();
+    let sink = tokio::spawn(sink.run(tokio::time::sleep(Duration::from_secs(20))));
     let mut sfs = Vec::new();
     for h in &hops {
         sfs.push(
@@ -52,14 +61,12 @@ async fn three_hops_stamp_in_order_and_trace_completely() {
     .await
     .unwrap();
     assert_eq!(report.sent, 5);
-    let mut seen = Vec::new();
-    for _ in 0..5 {
-        let (got, from) = recv_within(&sink, Duration::from_secs(10))
-            .await
-            .expect("all five arrive");
-        assert_eq!(from, hops[2].address);
-        let s = stamps(&got);
-        let psiids: Vec<&str> = s.iter().map(|(p, _)| p.as_str()).collect();
+    let seen = sink.await.unwrap();
+    assert_eq!(seen.arrivals.len(), 5, "all five arrive");
+    assert_eq!(seen.bad, 0, "each has three stamps");
+    for a in &seen.arrivals {
+        assert_eq!(a.from, hops[2].address);
+        let psiids: Vec<&str> = a.stamps.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             psiids,
             [
@@ -69,12 +76,11 @@ async fn three_hops_stamp_in_order_and_trace_completely() {
             ]
         );
         assert!(
-            s.windows(2).all(|w| w[0].1 <= w[1].1),
+            a.stamps.windows(2).all(|w| w[0].1 <= w[1].1),
             "stamps in time order"
         );
-        seen.push(got);
+        assert!(a.seq.is_some() && a.latency_us.is_some());
     }
-    assert_eq!(seen.len(), 5);
     for sf in sfs {
         let r = sf.shutdown().await;
         assert_eq!(r.records.committed, 5);

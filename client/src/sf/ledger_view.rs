@@ -9,7 +9,6 @@
 //! since events may have been missed; hashes missed meanwhile are found by `CheckIn`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,9 @@ use super::config::{HopRef, ValidationConfig, ms};
 use super::ledger::{LedgerError, SfLedger};
 use super::metrics::Metrics;
 use crate::sfc::SfcEvent;
+
+/// Hop-1 sources remembered per chain (a chain has one source endpoint and a classifier).
+const MAX_LEARNED_SOURCES: usize = 64;
 
 /// A FIFO-bounded set of hashes.
 #[derive(Debug, Default)]
@@ -256,7 +258,12 @@ impl LedgerView {
             _ => e.auth = Some((Ok(()), Instant::now())),
         }
         if verdict.ok {
-            if index == Some(0) {
+            // Only an `address` check makes an accepted source meaningful (and keeps the set
+            // from growing with every source a `none` hop accepts).
+            if index == Some(0)
+                && e.chain.hops[0].validation.checks_address()
+                && e.sources.len() < MAX_LEARNED_SOURCES
+            {
                 e.sources.insert(src.to_string());
             }
             if index.is_some_and(|i| i + 1 == e.chain.hops.len()) {
@@ -309,6 +316,20 @@ impl LedgerView {
         v.sort();
         v.dedup();
         v
+    }
+
+    /// `CheckIn`, timed.
+    pub async fn check_in(
+        &self,
+        chain: &str,
+        psiid: &str,
+        input_hash: &str,
+        src: &str,
+    ) -> Result<Verdict, LedgerError> {
+        let t = Instant::now();
+        let r = self.ledger.check_in(chain, psiid, input_hash, src).await;
+        self.metrics.observe_ledger("CheckIn", t.elapsed());
+        r
     }
 
     /// `GetChain` for one served chain.
@@ -423,12 +444,10 @@ impl LedgerView {
 }
 
 /// Resolves when `rx` says stop.
-pub(crate) fn stopped(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send {
-    async move {
-        while !*rx.borrow() {
-            if rx.changed().await.is_err() {
-                return;
-            }
+pub(crate) async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }

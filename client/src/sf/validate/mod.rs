@@ -113,14 +113,9 @@ async fn check_in(
         let changes = view.changes();
         tokio::pin!(changes);
         changes.as_mut().enable();
-        let t = Instant::now();
         let verdict = view
-            .ledger()
             .check_in(&hop.chain, &hop.hop.psiid, input_hash, src)
-            .await;
-        // metrics are taken by the caller's ledger histogram through the view
-        let _ = t;
-        let verdict = verdict?;
+            .await?;
         view.learn(&hop.chain, &hop.hop.psiid, src, &verdict);
         if verdict.ok {
             let Some(next) = verdict.next_hop.or_else(|| hop.next_hop()) else {
@@ -172,7 +167,6 @@ async fn check_in(
         if Instant::now() >= deadline {
             // Final answer from the ledger.
             let verdict = view
-                .ledger()
                 .check_in(&hop.chain, &hop.hop.psiid, input_hash, src)
                 .await?;
             view.learn(&hop.chain, &hop.hop.psiid, src, &verdict);
