@@ -558,8 +558,7 @@ pub fn validate_proposal_cached(
             tracing::warn!(error = %e, "access denied: identity is not valid");
             denied()
         })?;
-    creator
-        .verify(&up.signed.proposal_bytes, &up.signed.signature)
+    crate::validator::identity::verify(&creator, &up.signed.proposal_bytes, &up.signed.signature)
         .map_err(|e| {
             tracing::warn!(error = %e, "access denied: creator's signature over the proposal is not valid");
             denied()

@@ -4,17 +4,22 @@
 //!
 //! Validation with [`ValidityTime::AsFabric`] does not depend on the clock, so a result
 //! stays true for as long as the MSPs are the same; the cache forgets everything when it
-//! sees another MSP manager (a new channel configuration) and when it is full. Signatures are
-//! always verified.
+//! sees another MSP manager (a new channel configuration) and when it is full.
+//!
+//! Signature checks go through [`verify`]: a signature that verified once under a
+//! certificate is remembered process-wide by SHA-256(certificate ‖ message ‖ signature), so
+//! the peers of a devnet, all in one process, check each signature of a block once instead
+//! of once per peer (verification is deterministic; only successes are remembered).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use prost::Message as _;
 use sfcbc_fabric::msp::{MspManager, ValidatedIdentity, ValidityTime};
 use sfcbc_fabric::protos::common::{ChannelHeader, Envelope, HeaderType, Payload, SignatureHeader};
 use sfcbc_fabric::protos::protos::TxValidationCode;
 use sfcbc_fabric::tx::{ParsedTransaction, compute_tx_id, parse_envelope, proposal_hash};
+use sha2::{Digest, Sha256};
 
 /// Entries kept before the cache starts over.
 const CAPACITY: usize = 4096;
@@ -78,6 +83,41 @@ impl IdentityCache {
     }
 }
 
+/// Signatures remembered before the set starts over.
+const VERIFIED_CAPACITY: usize = 1 << 16;
+
+fn verified() -> &'static Mutex<HashSet<[u8; 32]>> {
+    static VERIFIED: OnceLock<Mutex<HashSet<[u8; 32]>>> = OnceLock::new();
+    VERIFIED.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// `id.verify(msg, sig)`, remembering successes process-wide (see the module docs).
+pub fn verify(id: &ValidatedIdentity, msg: &[u8], sig: &[u8]) -> Result<(), String> {
+    let mut h = Sha256::new();
+    let cert = id.identity.cert_der();
+    h.update((cert.len() as u64).to_be_bytes());
+    h.update(cert);
+    h.update((msg.len() as u64).to_be_bytes());
+    h.update(msg);
+    h.update(sig);
+    let key: [u8; 32] = h.finalize().into();
+    let lock = || {
+        verified()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if lock().contains(&key) {
+        return Ok(());
+    }
+    id.verify(msg, sig).map_err(|e| e.to_string())?;
+    let mut set = lock();
+    if set.len() >= VERIFIED_CAPACITY {
+        set.clear();
+    }
+    set.insert(key);
+    Ok(())
+}
+
 /// An invalid transaction: its code and why.
 pub(crate) type Invalid = (TxValidationCode, String);
 
@@ -135,7 +175,7 @@ pub(crate) fn validate_envelope(
     let creator = cache
         .validate(msps, &shdr.creator, when)
         .map_err(|e| (C::BadCreatorSignature, format!("creator is not valid: {e}")))?;
-    creator.verify(&env.payload, &env.signature).map_err(|e| {
+    verify(&creator, &env.payload, &env.signature).map_err(|e| {
         (
             C::BadCreatorSignature,
             format!("creator's signature is invalid: {e}"),
@@ -198,7 +238,7 @@ pub(crate) fn endorsers(
         let mut msg = Vec::with_capacity(payload.len() + e.endorser.len());
         msg.extend_from_slice(payload);
         msg.extend_from_slice(&e.endorser);
-        if id.verify(&msg, &e.signature).is_ok() {
+        if verify(&id, &msg, &e.signature).is_ok() {
             out.push(id);
         }
     }
