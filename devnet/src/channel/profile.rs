@@ -270,6 +270,26 @@ impl ChannelProfile {
                 "no BlockValidation policy defined".into(),
             ));
         }
+        // configtxgen's rules for V3_0 channels (Fabric 3.x): per-org endpoints only.
+        if self.channel_capabilities.iter().any(|c| c == "V3_0") {
+            if !self.orderer_addresses.is_empty() {
+                return Err(ChannelError::Profile(format!(
+                    "global orderer endpoints exist, but can not be used with V3_0 capability: {:?}",
+                    self.orderer_addresses
+                )));
+            }
+            if let Some(org) = self
+                .orderer_orgs
+                .iter()
+                .find(|o| o.orderer_endpoints.is_empty())
+            {
+                return Err(ChannelError::Profile(format!(
+                    "orderer endpoints for organization {} are missing and must be configured \
+                     when capability V3_0 is enabled",
+                    org.name
+                )));
+            }
+        }
         let mut channel = group(&self.channel_policies)?;
         value(
             &mut channel,

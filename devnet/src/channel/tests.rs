@@ -421,6 +421,21 @@ fn refuses_bad_profiles() {
     let mut p = profile(&o);
     p.orderer_orgs.clear();
     assert!(p.genesis_block().is_err());
+    // Fabric 3.x channels: per-org orderer endpoints only, as configtxgen requires.
+    let mut p = profile(&o);
+    p.channel_capabilities = vec!["V3_0".into()];
+    assert!(p.genesis_block().unwrap_err().to_string().contains("V3_0"));
+    p.orderer_addresses.clear();
+    let cfg = ChannelConfig::from_block(&p.genesis_block().unwrap()).unwrap();
+    assert!(cfg.capabilities.channel.contains("V3_0"));
+    assert!(cfg.orderer_addresses.is_empty());
+    p.orderer_orgs[0].orderer_endpoints.clear();
+    assert!(
+        p.genesis_block()
+            .unwrap_err()
+            .to_string()
+            .contains("endpoints")
+    );
     for id in ["mychannel", "a", "a.b-c9"] {
         check_channel_id(id).unwrap();
     }
