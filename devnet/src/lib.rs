@@ -17,7 +17,13 @@
 //!   Ed25519, NodeOUs), loadable by `sfcbc_fabric::msp::MspDir` and accepted by real Fabric;
 //! - [`channel`]: a channel's config block 0 as configtxgen builds it, and the
 //!   [`channel::ChannelConfig`] read back from it (MSPs, policies, batch settings);
-//! - [`chaincode`]: the peer side of the chaincode shim protocol, dialling CCaaS servers.
+//! - [`chaincode`]: the peer side of the chaincode shim protocol, dialling CCaaS servers;
+//! - [`endorser`]: the peer's `ProcessProposal` as Fabric's endorser (proposal checks, the
+//!   `peer/Propose` ACL, simulation, Fabric's three response shapes, the transient store);
+//! - [`validator`]: block validation as Fabric's txvalidator + v20 VSCC + MVCC, with every
+//!   `TxValidationCode`; chaincode definitions and `collections_config.json`;
+//! - [`committer`]: validate → TRANSACTIONS_FILTER → member-only private data → one atomic
+//!   ledger commit.
 //!
 //! The flow a peer builds on (see `tests/order_then_commit.rs`): `Registrar::broadcast` →
 //! `OrdererHandle::subscribe(n).next()` → validate and `block::set_transactions_filter` →

@@ -20,7 +20,7 @@
 //!    explicit collection: its `endorsementPolicy` if set) and otherwise against the
 //!    chaincode's; the chaincode's policy holds whenever no other policy was checked;
 //! 3. a tx id seen in an earlier VALID tx of the block → `DUPLICATE_TXID`;
-//! 4. MVCC in block order against committed state + preceding valid txs ([`mvcc`]).
+//! 4. MVCC in block order against committed state + preceding valid txs (`mvcc.rs`).
 //!
 //! CONFIG transactions are accepted as they are (Fabric validates them by applying them to
 //! the channel configuration, which is the channel module's business); other header types
