@@ -1,0 +1,186 @@
+//! The `sfcbc` binary as a user meets it: `--help` with examples, usage errors (exit 2),
+//! failures that say what to do (exit 1) — bad or missing profiles, bad identities.
+
+use std::process::{Command, Output};
+
+fn sfcbc(args: &[&str], home: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args(args)
+        .env("SFCBC_HOME", home)
+        .env_remove("SFCBC_PROFILE")
+        .env_remove("SFCBC_IDENTITY")
+        .env_remove("SFCBC_CHANNEL")
+        .output()
+        .expect("run sfcbc")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn help_lists_every_command_with_examples() {
+    let home = tempfile::tempdir().unwrap();
+    let o = sfcbc(&["--help"], home.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    for cmd in [
+        "devnet",
+        "chain",
+        "auth",
+        "account",
+        "endpoints",
+        "sf",
+        "classifier",
+        "send",
+        "sink",
+        "records",
+        "errors",
+        "trace",
+        "blocks",
+        "audit",
+        "collections",
+        "demo",
+    ] {
+        assert!(
+            t.contains(&format!("\n  {cmd} ")),
+            "{cmd} missing from --help:\n{t}"
+        );
+    }
+    assert!(t.contains("Examples:") && t.contains("Exit codes"), "{t}");
+    for sub in [
+        &["chain", "create", "--help"][..],
+        &["devnet", "up", "--help"],
+        &["demo", "--help"],
+        &["auth", "share", "--help"],
+        &["blocks", "--help"],
+    ] {
+        let o = sfcbc(sub, home.path());
+        assert_eq!(o.status.code(), Some(0), "{sub:?}: {}", text(&o));
+        assert!(text(&o).contains("Example"), "{sub:?} has no example");
+    }
+    let o = sfcbc(&["--version"], home.path());
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &[][..],
+        &["no-such-command"],
+        &["chain"],
+        &["chain", "create"],
+        &["chain", "create", "c1"],
+        &[
+            "chain", "create", "c1", "--hop", "x=h:1", "--file", "f.json",
+        ],
+        &["auth", "share", "c1"],
+        &["trace", "c1"],
+        &["send", "--bind", "not-an-address", "--to", "x"],
+        &["devnet", "up", "--tls", "maybe"],
+        &["collections", "gen"],
+        &["--json", "records"],
+    ] {
+        let o = sfcbc(args, home.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    }
+}
+
+#[test]
+fn missing_profile_says_how_to_get_one() {
+    let home = tempfile::tempdir().unwrap();
+    let o = sfcbc(&["chain", "list"], home.path());
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(
+        t.contains("sfcbc devnet up") && t.contains("--profile"),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            &home
+                .path()
+                .join("devnet")
+                .join("profile.yaml")
+                .display()
+                .to_string()
+        ),
+        "{t}"
+    );
+}
+
+#[test]
+fn bad_profiles_and_identities_are_explained() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("orgs: {}\n", &["chain", "list"], "name"),
+        ("name: x\norgs: {}\n", &["chain", "list"], "orgs"),
+        ("{ not json", &["chain", "list"], "bad profile"),
+        (
+            "name: x\norgs:\n  Org1: { msp_id: Org1MSP, peer: { endpoint: \"nohost\" } }\n",
+            &["chain", "list"],
+            "HOST:PORT",
+        ),
+        (
+            "name: x\norgs:\n  Org1: { msp_id: Org1MSP, users: { User1: u1 } }\n",
+            &["chain", "list"],
+            "--identity",
+        ),
+        (
+            "name: x\norgs:\n  Org1: { msp_id: Org1MSP, users: { User1: u1 } }\n",
+            &["-i", "User1", "chain", "list"],
+            "USER@ORG",
+        ),
+        (
+            "name: x\norgs:\n  Org1: { msp_id: Org1MSP, users: { User1: u1 } }\n",
+            &["-i", "User1@Org9", "chain", "list"],
+            "it has: Org1",
+        ),
+        (
+            "name: x\norgs:\n  Org1: { msp_id: Org1MSP, users: { User1: u1 } }\n",
+            &["-i", "User1@Org1", "chain", "list"],
+            "has no peer",
+        ),
+        (
+            "name: x\nchannels: [c]\norgs:\n  Org1: { msp_id: Org1MSP, peer: { endpoint: \"127.0.0.1:1\" }, users: { User1: nowhere } }\n",
+            &["-i", "User1@Org1", "chain", "list"],
+            "cannot load identity User1@Org1",
+        ),
+    ];
+    for (i, (profile, args, want)) in cases.iter().enumerate() {
+        let path = home.path().join(format!("p{i}.yaml"));
+        std::fs::write(&path, profile).unwrap();
+        let mut full = vec!["--profile", path.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let o = sfcbc(&full, home.path());
+        assert_eq!(o.status.code(), Some(1), "{profile}: {}", text(&o));
+        assert!(
+            text(&o).contains(want),
+            "{profile} {args:?}: want {want:?} in:\n{}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn collections_gen_writes_fabric_samples_json() {
+    let home = tempfile::tempdir().unwrap();
+    let o = sfcbc(
+        &["collections", "gen", "--sp", "Org1MSP", "--sp", "Org2MSP"],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = v.as_array().unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0]["name"], "sfc_Org1MSP");
+    assert_eq!(a[0]["policy"], "OR('Org1MSP.member')");
+    assert_eq!(a[0]["memberOnlyRead"], true);
+    let o = sfcbc(&["collections", "gen", "--sp", "bad msp"], home.path());
+    assert_eq!(o.status.code(), Some(1));
+}
