@@ -219,7 +219,8 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) ->
     use serde_json::Value;
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()) {
+            // Each key once (a key in both must not be walked twice: that doubles per level).
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
                 let (va, vb) = (x.get(k), y.get(k));
                 match (va, vb) {
                     (Some(va), Some(vb)) => {
