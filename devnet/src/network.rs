@@ -42,7 +42,7 @@ use crate::deliver::DeliverService;
 use crate::gateway::{GatewayOptions, GatewayService, OrdererEndpoint, PeerDirectory};
 use crate::ledger::{Ledger, valid_channel_name};
 use crate::orderer::{BlockArchive, Orderer, Registrar, WritersPolicy};
-use crate::peer::{Peer, PeerConfig};
+use crate::peer::{EndorserService, Peer, PeerConfig};
 use crate::validator::{ChaincodeDefinition, EndorsementPolicy, parse_collections_config};
 
 /// The name of the file that records packages and definitions for a resumed network.
@@ -540,7 +540,8 @@ impl Network {
         let deliver = DeliverService::new(np.peer.clone(), self.shutdown.subscribe());
         let router = server_builder(tls)?
             .add_service(gateway.into_server())
-            .add_service(deliver.into_server());
+            .add_service(deliver.into_server())
+            .add_service(EndorserService::new(np.peer.clone()).into_server());
         let mut stop = self.shutdown.subscribe();
         let msp = np.msp_id().to_owned();
         self.spawn_server(tokio::spawn(async move {
@@ -893,8 +894,29 @@ impl Network {
                 abort.abort();
             }
         }
+        let orderers: Vec<_> = self
+            .registrar
+            .channels()
+            .into_iter()
+            .filter_map(|name| self.registrar.get(&name))
+            .collect();
         if let Err(e) = self.registrar.shutdown().await {
             tracing::error!(error = %e, "orderer shutdown");
+        }
+        // Let the peers commit what the orderers wrote last (bounded: a halted channel).
+        for o in orderers {
+            let height = o.height();
+            let wait = self.wait_for_height(o.channel(), height);
+            if tokio::time::timeout(Duration::from_secs(5), wait)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    channel = o.channel(),
+                    height,
+                    "peers did not catch up before stop"
+                );
+            }
         }
         for p in &self.peers {
             p.peer.shutdown().await;

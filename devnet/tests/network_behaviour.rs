@@ -19,8 +19,9 @@ use sfcbc_fabric::protos::orderer::seek_info::SeekBehavior;
 use sfcbc_fabric::protos::orderer::seek_position::Type as SeekType;
 use sfcbc_fabric::protos::orderer::{SeekInfo, SeekNewest, SeekPosition, SeekSpecified};
 use sfcbc_fabric::protos::protos::deliver_client::DeliverClient;
+use sfcbc_fabric::protos::protos::endorser_client::EndorserClient;
 use sfcbc_fabric::protos::protos::{DeliverResponse, deliver_response};
-use sfcbc_fabric::tx::{create_signed_envelope, parse_envelope};
+use sfcbc_fabric::tx::{ProposalBuilder, create_signed_envelope, parse_envelope};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -469,6 +470,23 @@ async fn deliver_statuses_live_blocks_and_broadcast() {
     let ack = acks.message().await.unwrap().unwrap();
     assert_eq!(ack.status, CommonStatus::BadRequest as i32, "{ack:?}");
     drop(btx);
+
+    // the peer's Endorser service: a response for a good proposal, an error for a forged one
+    let mut endorser = EndorserClient::new(channel);
+    let proposal = ProposalBuilder::new(CHANNEL, "kv")
+        .args([b"get".to_vec(), b"a".to_vec()])
+        .build(&me.serialize())
+        .unwrap();
+    let pr = endorser
+        .process_proposal(proposal.sign(&me))
+        .await
+        .expect("endorsed")
+        .into_inner();
+    assert_eq!(pr.response.unwrap().payload, b"1");
+    assert!(pr.endorsement.is_some());
+    let forged = proposal.with_signature(user(&net, "Org2").sign(proposal.bytes()));
+    let e = endorser.process_proposal(forged).await.expect_err("forged");
+    assert_eq!(e.code(), tonic::Code::Unknown, "{e}");
     net.stop().await;
 }
 
@@ -484,7 +502,7 @@ async fn a_stopped_network_resumes_from_its_directory() {
         .await
         .unwrap();
     let height = net
-        .peer("Org2")
+        .peer("Org1")
         .unwrap()
         .peer
         .channel(CHANNEL)
@@ -493,13 +511,14 @@ async fn a_stopped_network_resumes_from_its_directory() {
         .height()
         .unwrap();
     drop(gw);
+    // Stopping lets every peer commit what the orderer wrote.
     net.stop().await;
 
     let net = Network::start(config(dir.path())).await.expect("resumes");
     assert_eq!(net.channels(), [CHANNEL]);
     for p in net.peers() {
         let h = p.peer.channel(CHANNEL).unwrap().ledger.height().unwrap();
-        assert!(h >= height - 1, "{}: {h}", p.msp_id());
+        assert_eq!(h, height, "{}", p.msp_id());
     }
     let gw = gateway(&net, "Org2").await;
     let kv = gw.network(CHANNEL).contract("kv");

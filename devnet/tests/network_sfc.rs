@@ -94,6 +94,13 @@ async fn gateway(net: &Network, org: &str) -> Gateway {
     .expect("gateway connects")
 }
 
+/// Waits until every peer has the blocks the owner's (Tenant1's) peer has.
+async fn settle(net: &Network) {
+    let at = net.peer("Tenant1").unwrap().peer.channel(CHANNEL).unwrap();
+    let height = at.ledger.height().unwrap();
+    net.wait_for_height(CHANNEL, height).await.unwrap();
+}
+
 fn chain_spec(id: &str) -> ChainSpec {
     ChainSpec {
         id: id.into(),
@@ -131,6 +138,8 @@ async fn sfc_over_a_devnet() {
         .expect("CreateChain commits");
     assert_eq!((chain.version, chain.state), (1, ChainState::Active));
     assert_eq!(chain.owner.msp, "Tenant1MSP");
+    // CommitStatus answered for the owner's peer; Org1's may be a moment behind, as on Fabric.
+    settle(&f.net).await;
     assert_eq!(sp1.get_chain("chain1").await.expect("GetChain"), chain);
 
     // a chaincode error: UNKNOWN with "chaincode response 404, ..." and the peer's ErrorDetail

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 
 use prost::Message;
-use sfcbc_fabric::msp::{ValidatedIdentity, ValidityTime};
+use sfcbc_fabric::msp::ValidatedIdentity;
 use sfcbc_fabric::protos::protos::{ChaincodeAction, ProposalResponse, ProposalResponsePayload};
 use sfcbc_fabric::protos::rwset::TxReadWriteSet;
 
@@ -86,10 +86,7 @@ pub fn requirements(
 
 /// A peer's identity as the committing peers will see it in an endorsement.
 fn identity_of(ch: &PeerChannel, peer: &Peer) -> Option<ValidatedIdentity> {
-    ch.config
-        .msps()
-        .validate_serialized(&peer.signer().serialize(), ValidityTime::AsFabric)
-        .ok()
+    ch.validated_identity(&peer.signer().serialize())
 }
 
 /// Layouts (sets of indices into `candidates`) satisfying every policy, smallest first, those

@@ -14,16 +14,19 @@
 
 mod commit;
 mod endorse;
+mod service;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use sfcbc_fabric::Signer;
+use sfcbc_fabric::msp::{ValidatedIdentity, ValidityTime};
 use tokio::sync::{broadcast, mpsc};
 
 pub use crate::endorser::ProposalOutcome;
 pub use endorse::QSCC;
+pub use service::EndorserService;
 
 use crate::chaincode::{ChaincodeConfig, ChaincodeError, ChaincodeHandle, ChaincodeTarget};
 use crate::chaincode::{ChaincodeOutcome, Invocation};
@@ -91,6 +94,9 @@ pub struct PeerChannel {
     runtimes: Arc<ChaincodeRuntimes>,
     /// Where blocks come from.
     orderer: OrdererHandle,
+    /// Peer identities validated against the channel's MSPs, by serialized identity: the
+    /// gateway evaluates endorsement layouts with them on every Endorse.
+    known_identities: Mutex<HashMap<Vec<u8>, Option<ValidatedIdentity>>>,
 }
 
 impl std::fmt::Debug for PeerChannel {
@@ -110,6 +116,24 @@ impl PeerChannel {
     /// Private data of endorsed transactions waiting for their block.
     pub fn transient(&self) -> &Arc<TransientStore> {
         self.committer.transient()
+    }
+
+    /// `serialized` validated by the channel's MSPs (remembered: for the network's own
+    /// peers, whose certificates do not change while it runs).
+    pub fn validated_identity(&self, serialized: &[u8]) -> Option<ValidatedIdentity> {
+        let mut known = self
+            .known_identities
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        known
+            .entry(serialized.to_vec())
+            .or_insert_with(|| {
+                self.config
+                    .msps()
+                    .validate_serialized(serialized, ValidityTime::AsFabric)
+                    .ok()
+            })
+            .clone()
     }
 
     /// Whether org `msp_id` may hold private data of `collection` of chaincode `namespace`.
@@ -301,6 +325,7 @@ impl Peer {
             committer,
             runtimes,
             orderer,
+            known_identities: Mutex::new(HashMap::new()),
         });
         channels.insert(name.to_owned(), channel.clone());
         let shutdown = self.inner.notify_shutdown.subscribe();
