@@ -430,6 +430,44 @@ async fn explicit_collections_with_their_own_policy() {
     let sp = net.proposal(&net.org(2).user, &["pput", "shared12", "k3", "v"]);
     let o = net.peers[0].endorser.process_proposal(&sp).await;
     assert_eq!(o.status(), 500, "{:?}", o.response.response);
+    // memberOnlyRead: nor read it; a member may.
+    let sp = net.proposal(&net.org(2).user, &["pget", "shared12", "k"]);
+    let o = net.peers[0].endorser.process_proposal(&sp).await;
+    assert_eq!(o.status(), 500, "{:?}", o.response.response);
+    let sp = net.proposal(&net.org(1).user, &["pget", "shared12", "k"]);
+    let o = net.peers[1].endorser.process_proposal(&sp).await;
+    assert!(o.endorsed(), "{:?}", o.response.response);
+    assert_eq!(o.response.response.unwrap().payload, b"v");
+    // memberOnlyWrite false: Org1's client may write only3 (validated by Org3's policy).
+    let w = net.tx(u1, &["pput", "only3", "k9", "w"], &[2]).await;
+    assert_eq!(codes(&net.commit_all(vec![w])), [C::Valid]);
+}
+
+#[tokio::test]
+async fn key_level_policies_on_private_keys() {
+    let net = Net::new(2);
+    net.define("OR('Org1MSP.peer', 'Org2MSP.peer')");
+    let u = &net.org(0).user;
+    let coll = "_implicit_org_Org1MSP";
+    let seed = net.tx(u, &["pput", coll, "p", "1"], &[0]).await;
+    assert_eq!(codes(&net.commit_all(vec![seed])), [C::Valid]);
+    // From now on `p` needs Org1 AND Org2, whatever the collection's policy says.
+    let sbe = net
+        .tx(
+            u,
+            &["psbe", coll, "p", "AND('Org1MSP.peer', 'Org2MSP.peer')"],
+            &[0],
+        )
+        .await;
+    assert_eq!(codes(&net.commit_all(vec![sbe])), [C::Valid]);
+    let by_org1 = net.tx(u, &["pput", coll, "p", "2"], &[0]).await;
+    let by_both = net.tx(u, &["pput", coll, "p", "3"], &[0, 1]).await;
+    // Another key of the collection still follows the collection's policy (Org1).
+    let other = net.tx(u, &["pput", coll, "q", "1"], &[0]).await;
+    assert_eq!(
+        codes(&net.commit_all(vec![by_org1, by_both, other])),
+        [C::EndorsementPolicyFailure, C::Valid, C::Valid]
+    );
 }
 
 #[tokio::test]

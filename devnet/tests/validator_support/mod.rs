@@ -288,6 +288,7 @@ impl Net {
 /// `put k v`, `get k`, `inc k` (read then write), `range start end` (reads the whole range),
 /// `range_put start end k v`, `pput coll k v` (private write), `pget coll k`,
 /// `sbe k policy` (sets the key's VALIDATION_PARAMETER to a signature policy),
+/// `psbe coll k policy` (the same for a private key),
 /// `event name`, `fail status msg`.
 pub struct KvChaincode;
 
@@ -358,6 +359,15 @@ fn run(inv: &Invocation, sim: &mut TxSimulator) -> Result<ChaincodeOutcome, Stri
             let mut m = BTreeMap::new();
             m.insert("VALIDATION_PARAMETER".to_owned(), env.encode_to_vec());
             sim.set_state_metadata(CC, &a(1), &m).map_err(e)?;
+            Ok(ok(b""))
+        }
+        "psbe" => {
+            let env = sfcbc_fabric::policy::from_string(&a(3)).map_err(|e| e.to_string())?;
+            let mut m = BTreeMap::new();
+            m.insert("VALIDATION_PARAMETER".to_owned(), env.encode_to_vec());
+            sim.check_write_permission(CC, &a(1)).map_err(e)?;
+            sim.set_private_data_metadata(CC, &a(1), &a(2), &m)
+                .map_err(e)?;
             Ok(ok(b""))
         }
         "event" => {
