@@ -208,10 +208,15 @@ impl ProposalOutcome {
 /// A peer's endorser.
 pub struct Endorser {
     signer: Signer,
-    channels: RwLock<HashMap<String, Arc<EndorserChannel>>>,
+    channels: RwLock<HashMap<String, Arc<Joined>>>,
     propose_acl: String,
     when: ValidityTime,
-    /// Creators validated so far (Fabric's MSP cache).
+}
+
+/// A joined channel with the creators validated by its MSPs so far (Fabric's MSP cache;
+/// replaced with the channel, so a new configuration starts afresh).
+struct Joined {
+    channel: Arc<EndorserChannel>,
     identities: IdentityCache,
 }
 
@@ -232,7 +237,6 @@ impl Endorser {
             channels: RwLock::new(HashMap::new()),
             propose_acl: PROPOSE_ACL_POLICY.to_owned(),
             when: ValidityTime::AsFabric,
-            identities: IdentityCache::new(),
         }
     }
 
@@ -257,10 +261,20 @@ impl Endorser {
         self.channels
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(channel_id.to_owned(), Arc::new(channel));
+            .insert(
+                channel_id.to_owned(),
+                Arc::new(Joined {
+                    channel: Arc::new(channel),
+                    identities: IdentityCache::new(),
+                }),
+            );
     }
 
     pub fn channel(&self, channel_id: &str) -> Option<Arc<EndorserChannel>> {
+        self.joined(channel_id).map(|j| j.channel.clone())
+    }
+
+    fn joined(&self, channel_id: &str) -> Option<Arc<Joined>> {
         self.channels
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -292,18 +306,18 @@ impl Endorser {
                 tx_id,
             );
         }
-        let Some(channel) = self.channel(up.channel_id()) else {
+        let Some(joined) = self.joined(up.channel_id()) else {
             return ProposalOutcome::error(
                 format!("channel '{}' not found", up.channel_id()),
                 false,
                 tx_id,
             );
         };
-        let creator = match self.pre_process(&up, &channel) {
+        let creator = match self.pre_process(&up, &joined) {
             Ok(c) => c,
             Err(e) => return ProposalOutcome::error(e, true, tx_id),
         };
-        match self.endorse(&up, &channel, &creator).await {
+        match self.endorse(&up, &joined.channel, &creator).await {
             Ok(outcome) => outcome,
             Err(e) => ProposalOutcome::error(e, false, tx_id),
         }
@@ -313,10 +327,11 @@ impl Endorser {
     fn pre_process(
         &self,
         up: &UnpackedProposal,
-        channel: &EndorserChannel,
+        joined: &Joined,
     ) -> Result<ValidatedIdentity, String> {
+        let channel = &joined.channel;
         let creator =
-            validate_proposal_cached(up, channel.policies.as_ref(), &self.identities, self.when)
+            validate_proposal_cached(up, channel.policies.as_ref(), &joined.identities, self.when)
                 .map_err(|e| format!("error validating proposal: {e}"))?;
         let snapshot = channel.ledger.snapshot().map_err(|e| e.to_string())?;
         if snapshot
