@@ -322,8 +322,16 @@ fn read_pid(dir: &Path) -> Option<i32> {
         .ok()
 }
 
+/// Whether process `pid` runs (a zombie — exited, not yet reaped by its parent — does not).
 fn alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) S ...`: the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
 }
 
 async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {

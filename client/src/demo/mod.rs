@@ -232,6 +232,16 @@ async fn wait_error(
     }
 }
 
+/// The outcome a failure scenario must have.
+#[derive(Debug, Clone, Copy)]
+struct Dropped {
+    /// The hop (0-based) that must drop the datagram.
+    hop: usize,
+    kind: ErrorKind,
+    /// Whether the dropped input is the datagram sent (else a hop's output of it).
+    known_input: bool,
+}
+
 /// Everything the scenarios share.
 struct Stage<'a> {
     owner: SfcContract,
@@ -255,10 +265,13 @@ impl Stage<'_> {
         from: &UdpSocket,
         to: SocketAddr,
         payload: &[u8],
-        hop: usize,
-        kind: ErrorKind,
-        known_input: bool,
+        expect: Dropped,
     ) -> anyhow::Result<()> {
+        let Dropped {
+            hop,
+            kind,
+            known_input,
+        } = expect;
         let psiid = self.psiids[hop].clone();
         let expected = format!("dropped at {psiid}: {}", kind_name(kind));
         self.ui.step(&format!(
@@ -589,9 +602,11 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
         &source,
         to,
         &p1,
-        1,
-        ErrorKind::Auth,
-        false,
+        Dropped {
+            hop: 1,
+            kind: ErrorKind::Auth,
+            known_input: false,
+        },
     )
     .await?;
     via.share_auth(&c, &sp2, "user1", SECRET)
@@ -610,9 +625,11 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
         &forger,
         to,
         &p2,
-        0,
-        ErrorKind::Source,
-        true,
+        Dropped {
+            hop: 0,
+            kind: ErrorKind::Source,
+            known_input: true,
+        },
     )
     .await?;
 
@@ -631,9 +648,11 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
             &mitm,
             to2,
             &tampered,
-            1,
-            ErrorKind::Hash,
-            true,
+            Dropped {
+                hop: 1,
+                kind: ErrorKind::Hash,
+                known_input: true,
+            },
         )
         .await?;
     } else {
@@ -652,9 +671,11 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
         &source,
         to,
         &p0,
-        0,
-        ErrorKind::Replay,
-        true,
+        Dropped {
+            hop: 0,
+            kind: ErrorKind::Replay,
+            known_input: true,
+        },
     )
     .await?;
     st.source = source;

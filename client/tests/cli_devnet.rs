@@ -1,0 +1,268 @@
+//! The `sfcbc` binary against a devnet it started itself: `devnet up` (foreground, in a
+//! child process) writes the profile; the Gateway commands run as separate processes with
+//! that profile; `devnet status` sees the peers; `devnet down` stops it.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn sfcbc(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args(args)
+        .env("SFCBC_HOME", home)
+        .env_remove("SFCBC_PROFILE")
+        .env_remove("SFCBC_IDENTITY")
+        .env_remove("SFCBC_CHANNEL")
+        .output()
+        .expect("run sfcbc")
+}
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let o = sfcbc(home, args);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "sfcbc {args:?} failed:\n{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+fn json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    serde_json::from_str(&ok(home, &full)).expect("JSON output")
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Stops the devnet child even when an assertion fails.
+struct Devnet(Child);
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn devnet_up_then_gateway_commands_then_down() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let child = Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args(["devnet", "up", "--channels", "sfc-c1"])
+        .env("SFCBC_HOME", h)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("devnet up");
+    let mut devnet = Devnet(child);
+    let pid = h.join("devnet").join("devnet.pid");
+    let end = Instant::now() + Duration::from_secs(30);
+    while !pid.exists() {
+        assert!(Instant::now() < end, "devnet up wrote no pid file in 30 s");
+        assert!(devnet.0.try_wait().unwrap().is_none(), "devnet up exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(h.join("devnet").join("profile.yaml").exists());
+
+    // A second `up` on the same folder refuses, saying how to stop the first.
+    let o = sfcbc(h, &["devnet", "up"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("devnet down"));
+
+    let status = json(h, &["devnet", "status"]);
+    let peers = status["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 5);
+    assert!(peers.iter().all(|p| p["state"] == "up"), "{status}");
+
+    // The owner creates a chain; an SP and the manager can read it, another tenant cannot.
+    let chain = json(
+        h,
+        &[
+            "chain",
+            "create",
+            "c1",
+            "--hop",
+            "Org1:NameWriter:1=127.0.0.2:9001,address",
+            "--hop",
+            "Org2:NameWriter:1=127.0.0.3:9001,hash",
+        ],
+    );
+    assert_eq!(chain["owner"]["msp"], "Tenant1MSP");
+    assert_eq!(chain["version"], 1);
+    let shown = json(h, &["-i", "User1@Org2", "chain", "show", "c1"]);
+    assert_eq!(shown["hops"][1]["validation"], "hash");
+    let listed = json(h, &["-i", "Admin@Manager", "chain", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let o = sfcbc(h, &["-i", "User1@Org3", "chain", "show", "c1"]);
+    assert_eq!(o.status.code(), Some(1), "Org3 is no hop of c1");
+
+    // Private sharing: the secret never shows in any output or block.
+    let secret = "s3cret-7f1c9a";
+    json(
+        h,
+        &[
+            "-i",
+            "Admin@Org1",
+            "account",
+            "register",
+            "user1",
+            "--secret",
+            secret,
+        ],
+    );
+    let w = json(
+        h,
+        &[
+            "auth",
+            "share",
+            "c1",
+            "Org1:NameWriter:1",
+            "--account",
+            "user1",
+            "--secret",
+            secret,
+        ],
+    );
+    assert_eq!(w["collection"], "_implicit_org_Org1MSP");
+    // Only Org1's peer stores the share (its account name, the secret's salted hash); no
+    // other org's peer, nor the orderer, holds any of it, and the secret itself is nowhere.
+    let net = h.join("devnet");
+    assert_eq!(
+        files_containing(&net, b"acct-only-at-org1"),
+        Vec::<String>::new(),
+        "nothing shared yet"
+    );
+    json(
+        h,
+        &[
+            "auth",
+            "share",
+            "c1",
+            "Org1:NameWriter:1",
+            "--account",
+            "acct-only-at-org1",
+            "--secret",
+            secret,
+        ],
+    );
+    assert_eq!(
+        files_containing(&net, b"acct-only-at-org1"),
+        ["peers/peer0.org1.example.com/ledgers/sfc-c1.redb".to_string()]
+    );
+    assert!(
+        files_containing(&net, secret.as_bytes()).is_empty(),
+        "the secret is stored somewhere"
+    );
+    json(
+        h,
+        &[
+            "endpoints",
+            "share",
+            "c1",
+            "Org1:NameWriter:1",
+            "--source",
+            "127.0.0.10:7000",
+        ],
+    );
+    let o = sfcbc(
+        h,
+        &[
+            "auth",
+            "share",
+            "c1",
+            "Org9:X:1",
+            "--account",
+            "u",
+            "--secret",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not in chain c1"));
+
+    let update = json(
+        h,
+        &[
+            "chain",
+            "update",
+            "c1",
+            "--hop",
+            "Org1:NameWriter:1=127.0.0.2:9001,hash+address",
+        ],
+    );
+    assert_eq!(update["version"], 2);
+    let disabled = json(h, &["chain", "disable", "c1"]);
+    assert_eq!(disabled["state"], "disabled");
+    let o = sfcbc(h, &["-i", "User1@Org1", "chain", "disable", "c1"]);
+    assert_eq!(o.status.code(), Some(1), "only the owner disables");
+
+    let txs = json(h, &["blocks"]);
+    let txs = txs.as_array().unwrap();
+    let fns: Vec<&str> = txs
+        .iter()
+        .map(|t| t["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fns,
+        [
+            "",
+            "CreateChain",
+            "RegisterAccount",
+            "ShareAuth",
+            "ShareAuth",
+            "ShareEndpoints",
+            "UpdateChain",
+            "DisableChain"
+        ]
+    );
+    assert_eq!(txs[0]["kind"], "CONFIG");
+    assert!(txs.iter().all(|t| t["validation"] == "VALID"));
+    let share = &txs[3];
+    assert_eq!(
+        share["private_writes"][0]["collection"],
+        "_implicit_org_Org1MSP"
+    );
+    let all = ok(h, &["blocks"]);
+    assert!(all.contains("sfc:ShareAuth") && !all.contains(secret));
+
+    let audit = json(h, &["audit", "verify"]);
+    assert_eq!(audit["blocks"], 8);
+    assert!(audit["problems"].as_array().unwrap().is_empty(), "{audit}");
+
+    assert_eq!(json(h, &["records", "c1"]).as_array().unwrap().len(), 0);
+    assert_eq!(json(h, &["errors", "c1"]).as_array().unwrap().len(), 0);
+    let trace = json(h, &["trace", "c1", "--payload", "hello"]);
+    assert_eq!(trace["complete"], false);
+
+    let o = ok(h, &["devnet", "down"]);
+    assert!(o.contains("stopped"), "{o}");
+    let code = devnet.0.wait().unwrap();
+    assert!(
+        code.success(),
+        "devnet up exited with {code:?} after SIGTERM"
+    );
+    assert!(!pid.exists(), "pid file left behind");
+    let o = sfcbc(h, &["devnet", "down"]);
+    assert_eq!(o.status.code(), Some(1));
+}
