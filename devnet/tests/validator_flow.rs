@@ -30,6 +30,27 @@ async fn valid_transaction_commits_on_every_peer() {
 }
 
 #[tokio::test]
+async fn ed25519_identities_as_fabric_3() {
+    let net = Net::with_keys(
+        &["Org1", "Org2"],
+        sfcbc_devnet::crypto::KeyAlgorithm::Ed25519,
+    );
+    net.define("OR('Org1MSP.peer')");
+    let ok = net.tx(&net.org(0).user, &["put", "k", "v"], &[0]).await;
+    let wrong_org = net.tx(&net.org(0).user, &["put", "k2", "v"], &[1]).await;
+    let mut bad = net.tx(&net.org(0).user, &["put", "k3", "v"], &[0]).await;
+    bad.signature[0] ^= 1;
+    assert_eq!(
+        codes(&net.commit_all(vec![ok, wrong_org, bad])),
+        [
+            C::Valid,
+            C::EndorsementPolicyFailure,
+            C::BadCreatorSignature
+        ]
+    );
+}
+
+#[tokio::test]
 async fn bad_creator_signature() {
     let net = Net::new(2);
     net.define("OR('Org1MSP.peer')");

@@ -67,13 +67,18 @@ impl Net {
 
     /// A channel of the peer orgs `names` (`Org1` → `Org1MSP`).
     pub fn named(names: &[&str]) -> Net {
+        Self::with_keys(names, KeyAlgorithm::EcdsaP256)
+    }
+
+    /// [`Net::named`] with keys of `alg`.
+    pub fn with_keys(names: &[&str], alg: KeyAlgorithm) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("organizations");
         let mut orgs = Vec::new();
         let mut channel = StaticChannel::new();
         for name in names {
             let spec = OrgSpec::peer_org(name);
-            let crypto = generate(&base, &spec, KeyAlgorithm::EcdsaP256).unwrap();
+            let crypto = generate(&base, &spec, alg).unwrap();
             let verifier = MspVerifier::new(&crypto.msp_config().unwrap()).unwrap();
             channel = channel.with_org(&spec.name, verifier.clone());
             orgs.push(Org {
