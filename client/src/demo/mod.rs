@@ -357,8 +357,13 @@ async fn demo(
     let mut hops = Vec::new();
     for (i, sp) in a.sps.iter().enumerate() {
         let (key, org) = p.org(sp)?;
+        // An SP that runs two hops (e.g. on a two-org network) runs instances 1 and 2.
+        let instance = 1 + a.sps[..i]
+            .iter()
+            .filter(|o| o.eq_ignore_ascii_case(sp))
+            .count();
         hops.push(Hop {
-            psiid: format!("{key}:NameWriter:1"),
+            psiid: format!("{key}:NameWriter:{instance}"),
             sp_msp: org.msp_id.clone(),
             address: free_udp(ips[i])?.to_string(),
             validation: policies[i],
