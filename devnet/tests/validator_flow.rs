@@ -802,3 +802,36 @@ async fn hand_built_rwsets_from_endorsers() {
         ]
     );
 }
+
+#[tokio::test]
+async fn with_the_channel_config_of_a_real_block_0() {
+    // MSPs and policies from configtxgen-style block 0 (org groups named by MSP ID, as
+    // fabric-samples names them), parsed by the channel module.
+    let net = Net::from_config_block(&["Org1", "Org2", "Org3"]);
+    // Fabric's default chaincode policy: /Channel/Application/Endorsement (MAJORITY).
+    net.define_with(ChaincodeDefinition::new(CC, "1.0"));
+    let u = &net.org(0).user;
+    let majority = net.tx(u, &["put", "a", "1"], &[0, 2]).await;
+    let minority = net.tx(u, &["put", "b", "1"], &[1]).await;
+    let coll2 = "_implicit_org_Org2MSP";
+    let own_org = net.tx(u, &["pput", coll2, "s", "x"], &[1]).await;
+    let other_org = net.tx(u, &["pput", coll2, "s2", "x"], &[0]).await;
+    assert_eq!(
+        codes(&net.commit_all(vec![majority, minority, own_org, other_org])),
+        [
+            C::Valid,
+            C::EndorsementPolicyFailure,
+            C::Valid,
+            C::EndorsementPolicyFailure
+        ]
+    );
+    // The Writers ACL of that channel refuses a peer identity as creator.
+    let o = net.peers[0]
+        .endorser
+        .process_proposal(&net.proposal(&net.org(0).peer, &["put", "c", "1"]))
+        .await;
+    assert!(o.rpc_error.is_some() && !o.endorsed());
+    let s = net.peers[1].ledger.snapshot().unwrap();
+    assert_eq!(s.verify_chain().unwrap(), 2);
+    assert!(s.private_data(CC, coll2, "s").unwrap().is_some());
+}

@@ -19,11 +19,14 @@ use sfcbc_devnet::endorser::{
 use sfcbc_devnet::ledger::Ledger;
 use sfcbc_devnet::simulator::TxSimulator;
 use sfcbc_devnet::validator::{
-    ChaincodeDefinition, DefinitionRegistry, EndorsementPolicy, StaticChannel, Validator,
+    ChaincodeDefinition, ChannelPolicies, DefinitionRegistry, EndorsementPolicy, StaticChannel,
+    Validator,
 };
 use sfcbc_fabric::msp::MspVerifier;
 use sfcbc_fabric::protos::common::{Block, Envelope, HeaderType};
-use sfcbc_fabric::protos::protos::{ChaincodeEvent, ProposalResponse, Response, SignedProposal};
+use sfcbc_fabric::protos::protos::{
+    ChaincodeEvent, ProposalResponse, Response, SignedProposal, TxValidationCode,
+};
 use sfcbc_fabric::signer::Signer;
 use sfcbc_fabric::tx::{ProposalBuilder, create_signed_envelope, create_signed_transaction};
 
@@ -44,7 +47,7 @@ pub struct Org {
 pub struct Net {
     pub dir: tempfile::TempDir,
     pub orgs: Vec<Org>,
-    pub channel: Arc<StaticChannel>,
+    pub channel: Arc<dyn ChannelPolicies>,
     pub defs: Arc<DefinitionRegistry>,
     /// Per org: its peer's ledger, transient store, endorser and committer.
     pub peers: Vec<Peer>,
@@ -72,6 +75,17 @@ impl Net {
 
     /// [`Net::named`] with keys of `alg`.
     pub fn with_keys(names: &[&str], alg: KeyAlgorithm) -> Net {
+        Self::build(names, alg, false)
+    }
+
+    /// [`Net::named`] whose channel is read from a real config block 0 (configtxgen's
+    /// layout, fabric-samples' policies) by `sfcbc_devnet::channel::ChannelConfig`, which is
+    /// also the peers' block 0.
+    pub fn from_config_block(names: &[&str]) -> Net {
+        Self::build(names, KeyAlgorithm::EcdsaP256, true)
+    }
+
+    fn build(names: &[&str], alg: KeyAlgorithm, from_block: bool) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("organizations");
         let mut orgs = Vec::new();
@@ -91,7 +105,27 @@ impl Net {
                 crypto,
             });
         }
-        let channel = Arc::new(channel);
+        let mut genesis = None;
+        let channel: Arc<dyn ChannelPolicies> = if from_block {
+            use sfcbc_devnet::channel::{ChannelConfig, ChannelProfile, OrgProfile};
+            let orderer = generate(&base, &OrgSpec::orderer_org(), alg).unwrap();
+            let profile = ChannelProfile::new(
+                CHANNEL,
+                vec![OrgProfile::orderer(
+                    orderer.msp_config().unwrap(),
+                    vec!["127.0.0.1:7050".to_owned()],
+                )],
+                orgs.iter()
+                    .map(|o| OrgProfile::application(o.crypto.msp_config().unwrap()))
+                    .collect(),
+            );
+            let block = profile.genesis_block().unwrap();
+            let config = ChannelConfig::from_block(&block).unwrap();
+            genesis = Some(block);
+            Arc::new(config)
+        } else {
+            Arc::new(channel)
+        };
         let defs = Arc::new(DefinitionRegistry::new());
         let mut peers = Vec::new();
         for org in &orgs {
@@ -134,6 +168,13 @@ impl Net {
             defs,
             peers,
         };
+        if let Some(block) = genesis {
+            for p in &net.peers {
+                let c = p.committer.commit(block.clone()).unwrap();
+                assert_eq!(c.validation.codes(), [TxValidationCode::Valid]);
+            }
+            return net;
+        }
         // Block 0: a config transaction (accepted as is by the validator).
         let config = create_signed_envelope(
             HeaderType::Config,
@@ -160,7 +201,6 @@ impl Net {
     }
 
     pub fn channel_msps(&self) -> &sfcbc_fabric::msp::MspManager {
-        use sfcbc_devnet::validator::ChannelPolicies as _;
         self.channel.msps()
     }
 
