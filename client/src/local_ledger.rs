@@ -51,6 +51,9 @@ struct Inner {
     available: AtomicBool,
     /// Blocks (= commits) so far, for `ChaincodeEvent::block_number`.
     blocks: AtomicU64,
+    /// Submits whose commit succeeds but whose answer is "lost" (returned as unavailable
+    /// with the tx id), as when a peer dies between commit and reply.
+    lose_answers: AtomicU64,
 }
 
 impl std::fmt::Debug for LocalLedger {
@@ -86,6 +89,7 @@ impl LocalLedger {
                 block_interval: Mutex::new(Duration::ZERO),
                 available: AtomicBool::new(true),
                 blocks: AtomicU64::new(0),
+                lose_answers: AtomicU64::new(0),
             }),
         }
     }
@@ -103,6 +107,11 @@ impl LocalLedger {
     /// Takes the "peer" down (every call fails as unavailable) or brings it back.
     pub fn set_available(&self, up: bool) {
         self.inner.available.store(up, Ordering::SeqCst);
+    }
+
+    /// The next `n` submits commit but answer as if the peer went away (ambiguous commits).
+    pub fn lose_next_answers(&self, n: u64) {
+        self.inner.lose_answers.store(n, Ordering::SeqCst);
     }
 
     /// A client of this ledger signing as `creator` (MSP ID + PEM certificate).
@@ -127,9 +136,10 @@ impl LocalLedger {
         if self.inner.available.load(Ordering::SeqCst) {
             Ok(())
         } else {
-            Err(LedgerError::Unavailable(
-                "local ledger is down (set_available(false))".into(),
-            ))
+            Err(LedgerError::Unavailable {
+                message: "local ledger is down (set_available(false))".into(),
+                tx_id: None,
+            })
         }
     }
 
@@ -227,6 +237,17 @@ impl LocalLedger {
             block
         };
         let _ = block;
+        if self
+            .inner
+            .lose_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(LedgerError::Unavailable {
+                message: format!("answer for committed tx {} lost (test)", stub.tx_id),
+                tx_id: Some(stub.tx_id.clone()),
+            });
+        }
         Ok(LocalCommit {
             tx_id: stub.tx_id.clone(),
             payload,

@@ -424,6 +424,29 @@ async fn replay_conflict_in_a_batch_loses_no_valid_record() {
             "{h}"
         );
     }
+
+    // 3. the batch commits but the answer is lost: the retry's 409 names our own earlier
+    //    transaction, so the batch counts as committed — no false replay error.
+    net.ledger.set_block_interval(Duration::ZERO);
+    net.ledger.lose_next_answers(1);
+    let config = RecordsConfig {
+        retry_initial_ms: 10,
+        ..RecordsConfig::default()
+    };
+    let (r, task) = Recorder::start(net.sp_ledger(0), config, Metrics::new("t"));
+    assert_eq!(
+        r.record_committed("rp", &psiid, rec(8, "z", "z-out")).await,
+        Ok(())
+    );
+    drop(r);
+    let report = task.await.unwrap();
+    assert_eq!((report.committed, report.replayed), (1, 0));
+    assert_eq!(net.records("rp", &psiid).await.len(), 7);
+    assert_eq!(
+        net.errors("rp", &psiid).await.len(),
+        2,
+        "the two real replays only"
+    );
 }
 
 /// The peer goes down: the SF keeps forwarding on what it knows, records wait and retry,

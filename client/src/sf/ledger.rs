@@ -26,9 +26,13 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<SfcEvent, LedgerError>> 
 /// What went wrong with a ledger call, sorted by what to do next.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LedgerError {
-    /// The peer (or orderer) could not be reached or timed out: retry with back-off.
-    #[error("ledger unavailable: {0}")]
-    Unavailable(String),
+    /// The peer (or orderer) could not be reached or timed out: retry with back-off. With
+    /// a `tx_id`, the transaction may still have committed (the answer was lost).
+    #[error("ledger unavailable: {message}")]
+    Unavailable {
+        message: String,
+        tx_id: Option<String>,
+    },
     /// The chaincode refused the proposal (status 400 bad input, 403, 404, 409 conflict).
     #[error("chaincode refused ({status}): {message}")]
     Rejected { status: i32, message: String },
@@ -46,10 +50,19 @@ pub enum LedgerError {
 
 impl LedgerError {
     /// Worth retrying the same call later.
+    /// The transaction the failed call was about, when known.
+    pub fn tx_id(&self) -> Option<&str> {
+        match self {
+            LedgerError::Unavailable { tx_id, .. } => tx_id.as_deref(),
+            LedgerError::Invalid { tx_id, .. } => Some(tx_id),
+            _ => None,
+        }
+    }
+
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            LedgerError::Unavailable(_) | LedgerError::Invalid { .. }
+            LedgerError::Unavailable { .. } | LedgerError::Invalid { .. }
         )
     }
 }
@@ -65,7 +78,10 @@ impl From<Error> for LedgerError {
                 code: crate::error::validation_code_name(*code),
             },
             Error::Gateway(_) | Error::Connect { .. } | Error::DeliverStatus { .. } => {
-                LedgerError::Unavailable(e.to_string())
+                LedgerError::Unavailable {
+                    message: e.to_string(),
+                    tx_id: e.tx_id().map(str::to_string),
+                }
             }
             _ => LedgerError::Other(e.to_string()),
         }
@@ -208,5 +224,48 @@ impl SfLedger for FabricLedger {
             seen.push(key);
         }
         Ok(futures::stream::select_all(streams).boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{GatewayError, Step};
+
+    fn gateway(code: tonic::Code, message: &str) -> Error {
+        Error::Gateway(Box::new(GatewayError {
+            step: Step::Endorse,
+            endpoint: "peer0:7051".into(),
+            tx_id: Some("t1".into()),
+            code,
+            message: message.into(),
+            details: vec![],
+        }))
+    }
+
+    #[test]
+    fn gateway_errors_sort_by_what_to_do() {
+        let e = LedgerError::from(gateway(
+            tonic::Code::Aborted,
+            "failed to endorse: chaincode response 409, replay: recordsJSON[2].inputHash ab was used in tx t0",
+        ));
+        assert!(
+            matches!(&e, LedgerError::Rejected { status: 409, message } if message.starts_with("replay")),
+            "{e:?}"
+        );
+        assert!(!e.is_transient());
+        let e = LedgerError::from(gateway(tonic::Code::Unavailable, "connection refused"));
+        assert!(e.is_transient());
+        assert_eq!(e.tx_id(), Some("t1"));
+        let e = LedgerError::from(Error::Commit {
+            tx_id: "t2".into(),
+            code: 11,
+            block_number: 4,
+        });
+        assert!(
+            matches!(&e, LedgerError::Invalid { code, .. } if code == "MVCC_READ_CONFLICT"),
+            "{e:?}"
+        );
+        assert!(e.is_transient());
     }
 }

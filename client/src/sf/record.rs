@@ -472,6 +472,8 @@ impl Worker {
         let mut work: Vec<Vec<HopItem>> = vec![items];
         let mut leftovers = Vec::new();
         let mut delay = ms(self.config.retry_initial_ms);
+        // Transactions of this batch whose outcome we did not learn: one may have committed.
+        let mut attempted: Vec<String> = Vec::new();
         while let Some(mut items) = work.pop() {
             loop {
                 if items.is_empty() {
@@ -491,6 +493,20 @@ impl Worker {
                         }
                         self.resolved(n);
                         delay = ms(self.config.retry_initial_ms);
+                    }
+                    Err(LedgerError::Rejected {
+                        status: 409,
+                        message,
+                    }) if replay_tx(&message).is_some_and(|t| attempted.iter().any(|a| a == t)) => {
+                        // Our own earlier attempt committed (its answer was lost): the batch is in.
+                        let n = items.len();
+                        tracing::info!(%chain, %psiid, "an earlier attempt of this batch committed");
+                        self.metrics.records("committed", n as u64);
+                        self.count(|r| r.committed += n as u64);
+                        for i in items.drain(..) {
+                            i.resolve(Ok(()));
+                        }
+                        self.resolved(n);
                     }
                     Err(LedgerError::Rejected {
                         status: 409,
@@ -527,6 +543,9 @@ impl Worker {
                         work.push(back);
                     }
                     Err(e) if e.is_transient() => {
+                        if let LedgerError::Unavailable { tx_id: Some(t), .. } = &e {
+                            attempted.push(t.clone());
+                        }
                         if matches!(e, LedgerError::Invalid { .. }) {
                             // Lost an MVCC race: re-endorse now (a replay shows up as 409).
                             tracing::debug!(%chain, %psiid, "RecordHops invalid at commit: {e}; re-submitting");
@@ -656,6 +675,14 @@ fn truncate(s: &str) -> String {
     s.chars().take(MAX_DETAIL).collect()
 }
 
+/// `… was used in tx t1; …` → `t1`.
+pub fn replay_tx(message: &str) -> Option<&str> {
+    const MARK: &str = "was used in tx ";
+    let at = message.find(MARK)? + MARK.len();
+    let rest = &message[at..];
+    Some(rest.split([';', ' ']).next().unwrap_or(rest))
+}
+
 /// `… recordsJSON[3].inputHash …` → 3.
 pub fn replay_index(message: &str) -> Option<usize> {
     const MARK: &str = "recordsJSON[";
@@ -676,5 +703,9 @@ mod tests {
             Some(3)
         );
         assert_eq!(replay_index("chain c is disabled"), None);
+        assert_eq!(
+            replay_tx("replay: recordsJSON[3].inputHash ab was used in tx t1; resubmit"),
+            Some("t1")
+        );
     }
 }
