@@ -531,3 +531,62 @@ async fn a_stopped_network_resumes_from_its_directory() {
         .expect("orders and commits again");
     net.stop().await;
 }
+
+/// A rough throughput probe (not the benchmark, which is `sfcbc bench devnet`): blind writes
+/// through one gateway, one endorsing org, 64 in flight. Run with `--ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "throughput probe; prints tx/s"]
+async fn throughput_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let cc = kv_server().await;
+    let net = Network::start(
+        NetworkConfig::new(dir.path())
+            .with_orgs(&["Org1"])
+            .with_tls(false),
+    )
+    .await
+    .unwrap();
+    net.create_channel(CHANNEL, &["Org1"]).await.unwrap();
+    let id = net.install_package(&cc.package.bytes).unwrap();
+    net.commit_chaincode(
+        CHANNEL,
+        ChaincodeSpec::new("kv", &id).with_policy("OR('Org1MSP.peer')"),
+    )
+    .await
+    .unwrap();
+    let gw = gateway(&net, "Org1").await;
+    let contract = gw.network(CHANNEL).contract("kv");
+    let total = 2000usize;
+    let in_flight: usize = std::env::var("PROBE_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let start = std::time::Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..in_flight {
+        let (contract, next) = (contract.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    return;
+                }
+                let key = format!("k{i}");
+                contract
+                    .submit_transaction("put", &[key.as_str(), "v"])
+                    .await
+                    .expect("commits");
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{total} txs, {in_flight} in flight: {:.0} committed tx/s ({secs:.2} s)",
+        total as f64 / secs
+    );
+    net.stop().await;
+}

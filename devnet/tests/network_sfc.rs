@@ -12,7 +12,7 @@ use prost::Message;
 use sfcbc_ccaas::package::{PackageSpec, build};
 use sfcbc_ccaas::{ServerConfig, SfcContract as SfcChaincode};
 use sfcbc_chaincode::types::{ChainSpec, ChainState, Hop, Validation};
-use sfcbc_client::{EventsOptions, Gateway, SfcContract, TlsOptions};
+use sfcbc_client::{EventsOptions, Gateway, InMemoryCheckpointer, SfcContract, TlsOptions};
 use sfcbc_devnet::network::{ChaincodeSpec, Network, NetworkConfig};
 use sfcbc_fabric::protos::common::{Block, BlockchainInfo};
 use sfcbc_fabric::protos::protos::ProcessedTransaction;
@@ -234,6 +234,28 @@ async fn sfc_over_a_devnet() {
         .expect("stream open")
         .expect("event");
     assert_eq!(first.event_name, "ChainCreated");
+    assert_eq!(first.tx_id, chain.created_tx);
+    drop(events);
+    // resuming after a checkpointed event skips it, and later events arrive live
+    let mut checkpoint = InMemoryCheckpointer::new();
+    checkpoint.checkpoint_chaincode_event(&first);
+    let mut events = owner
+        .events(EventsOptions::new().checkpoint(&checkpoint))
+        .await
+        .expect("events after the checkpoint");
+    let chain2 = owner
+        .create_chain(&chain_spec("chain2"))
+        .await
+        .expect("second chain");
+    let next = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event")
+        .expect("stream open")
+        .expect("event");
+    assert_eq!(
+        (next.event_name.as_str(), next.tx_id.as_str()),
+        ("ChainCreated", chain2.created_tx.as_str())
+    );
     drop(events);
 
     // blocks through Deliver: config block 0, then the transactions
@@ -242,7 +264,7 @@ async fn sfc_over_a_devnet() {
         .block_events(EventsOptions::start_block(0))
         .await
         .expect("deliver");
-    for want in 0..3u64 {
+    for want in 0..4u64 {
         let b: Block = tokio::time::timeout(Duration::from_secs(10), blocks.next())
             .await
             .expect("a block")

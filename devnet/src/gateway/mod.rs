@@ -578,11 +578,19 @@ impl GatewayService {
                 "failed evaluating policy on signed data during check policy [{READERS}]: [{e}]"
             ))
         };
-        let id = ch
-            .config
-            .msps()
-            .validate_serialized(identity, ValidityTime::AsFabric)
-            .map_err(|e| denied(e.to_string()))?;
+        let id = match ch.validated_identity(identity) {
+            Some(id) => id,
+            // Not valid: validate again for Fabric's reason.
+            None => {
+                let e = ch
+                    .config
+                    .msps()
+                    .validate_serialized(identity, ValidityTime::AsFabric)
+                    .err()
+                    .map_or_else(|| "identity not valid".to_owned(), |e| e.to_string());
+                return Err(denied(e));
+            }
+        };
         id.verify(data, signature)
             .map_err(|e| denied(format!("signature not valid: {e}")))?;
         ch.config

@@ -80,6 +80,9 @@ pub struct PeerConfig {
     pub chaincode: ChaincodeConfig,
 }
 
+/// How many validated identities a channel remembers (Fabric's MSP cache: 100 per kind).
+pub const KNOWN_IDENTITIES_MAX: usize = 1000;
+
 /// One channel as this peer has joined it.
 pub struct PeerChannel {
     pub name: String,
@@ -118,22 +121,28 @@ impl PeerChannel {
         self.committer.transient()
     }
 
-    /// `serialized` validated by the channel's MSPs (remembered: for the network's own
-    /// peers, whose certificates do not change while it runs).
+    /// `serialized` validated by the channel's MSPs, remembered as Fabric's cached MSP
+    /// remembers validations (the chain check is an ECDSA verification; the peers' and
+    /// clients' certificates do not change while the network runs). Bounded: the memory is
+    /// dropped when it holds [`KNOWN_IDENTITIES_MAX`] identities.
     pub fn validated_identity(&self, serialized: &[u8]) -> Option<ValidatedIdentity> {
         let mut known = self
             .known_identities
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        known
-            .entry(serialized.to_vec())
-            .or_insert_with(|| {
-                self.config
-                    .msps()
-                    .validate_serialized(serialized, ValidityTime::AsFabric)
-                    .ok()
-            })
-            .clone()
+        if let Some(v) = known.get(serialized) {
+            return v.clone();
+        }
+        let v = self
+            .config
+            .msps()
+            .validate_serialized(serialized, ValidityTime::AsFabric)
+            .ok();
+        if known.len() >= KNOWN_IDENTITIES_MAX {
+            known.clear();
+        }
+        known.insert(serialized.to_vec(), v.clone());
+        v
     }
 
     /// Whether org `msp_id` may hold private data of `collection` of chaincode `namespace`.
