@@ -23,7 +23,13 @@
 //! - [`validator`]: block validation as Fabric's txvalidator + v20 VSCC + MVCC, with every
 //!   `TxValidationCode`; chaincode definitions and `collections_config.json`;
 //! - [`committer`]: validate → TRANSACTIONS_FILTER → member-only private data → one atomic
-//!   ledger commit.
+//!   ledger commit;
+//! - [`peer`]: one org's peer composing the above per channel (commit loop from the orderer,
+//!   private data dissemination, `qscc` in [`qscc`]), and its `protos.Endorser` service;
+//! - [`gateway`] and [`deliver`]: the `gateway.Gateway` and `protos.Deliver` gRPC services as
+//!   Fabric 2.5's peer serves them;
+//! - [`network`]: orderer + one peer per org on loopback ports, what `sfcbc devnet up`, the
+//!   demo and the end-to-end tests start (`tests/network_sfc.rs`).
 //!
 //! The flow a peer builds on (see `tests/order_then_commit.rs`): `Registrar::broadcast` →
 //! `OrdererHandle::subscribe(n).next()` → validate and `block::set_transactions_filter` →

@@ -114,3 +114,61 @@ pub fn error_detail(address: &str, msp_id: &str, message: impl Into<String>) -> 
         message: message.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sfcbc_fabric::protos::protos::Response;
+
+    use super::*;
+
+    fn pr(status: i32, message: &str, payload: &[u8]) -> ProposalResponse {
+        ProposalResponse {
+            response: Some(Response {
+                status,
+                message: message.into(),
+                payload: Vec::new(),
+            }),
+            payload: payload.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn details_travel_in_the_status_details() {
+        let details = [
+            error_detail("127.0.0.1:7051", "Org1MSP", "chaincode response 500, boom"),
+            error_detail("127.0.0.1:9051", "Org2MSP", "down"),
+        ];
+        let status = rpc_error(Code::Aborted, "failed", &details);
+        assert_eq!(status.code(), Code::Aborted);
+        assert_eq!(status.message(), "failed");
+        assert_eq!(error_details(&status), details);
+        let decoded = RpcStatus::decode(status.details()).unwrap();
+        assert_eq!(decoded.code, Code::Aborted as i32);
+        assert_eq!(decoded.details[0].type_url, ERROR_DETAIL_TYPE_URL);
+        // no details: no trailer
+        assert!(rpc_error(Code::Unavailable, "x", &[]).details().is_empty());
+    }
+
+    #[test]
+    fn response_status_classifies_as_fabric() {
+        let s = response_status(&pr(500, "bad proposal", b""), Some("bad proposal"));
+        assert_eq!((s.code, s.retry), (Code::FailedPrecondition, false));
+        let s = response_status(&pr(500, "error in simulation: down", b""), None);
+        assert_eq!(
+            (s.code, s.message.as_str(), s.retry),
+            (Code::Aborted, "error in simulation: down", true)
+        );
+        let s = response_status(&pr(500, "boom", b"payload"), None);
+        assert_eq!(
+            (s.code, s.message.as_str(), s.retry),
+            (Code::Unknown, "chaincode response 500, boom", false)
+        );
+        let s = response_status(&pr(404, "no such chain", b""), None);
+        assert_eq!(
+            (s.code, s.message.as_str()),
+            (Code::Unknown, "chaincode response 404, no such chain")
+        );
+        assert_eq!(response_status(&pr(200, "", b"p"), None).code, Code::Ok);
+    }
+}
