@@ -266,3 +266,177 @@ fn devnet_up_then_gateway_commands_then_down() {
     let o = sfcbc(h, &["devnet", "down"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// A free UDP port on loopback address `ip`.
+fn free_udp(ip: &str) -> String {
+    std::net::UdpSocket::bind(format!("{ip}:0"))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+/// `sf run`, `sink` and `send` as separate processes: a one-hop chain stamps a datagram
+/// from the registered source and delivers it; SIGTERM flushes the SF's records.
+#[test]
+fn sf_run_send_and_sink_processes() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let child = Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args(["devnet", "up", "--channels", "sfc-c2"])
+        .env("SFCBC_HOME", h)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("devnet up");
+    let _devnet = Devnet(child);
+    let pid = h.join("devnet").join("devnet.pid");
+    let end = Instant::now() + Duration::from_secs(30);
+    while !pid.exists() {
+        assert!(Instant::now() < end, "devnet up wrote no pid file in 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hop = free_udp("127.0.0.2");
+    let src = free_udp("127.0.0.10");
+    let dst = free_udp("127.0.0.11");
+    let psiid = "Org1:NameWriter:1";
+    json(
+        h,
+        &[
+            "chain",
+            "create",
+            "c2",
+            "--hop",
+            &format!("{psiid}={hop},address"),
+        ],
+    );
+    json(
+        h,
+        &[
+            "-i",
+            "Admin@Org1",
+            "account",
+            "register",
+            "u",
+            "--secret",
+            "pw",
+        ],
+    );
+    json(
+        h,
+        &[
+            "auth",
+            "share",
+            "c2",
+            psiid,
+            "--account",
+            "u",
+            "--secret",
+            "pw",
+        ],
+    );
+    json(
+        h,
+        &[
+            "endpoints",
+            "share",
+            "c2",
+            psiid,
+            "--source",
+            &src,
+            "--destination",
+            &dst,
+        ],
+    );
+
+    let sink = Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args([
+            "--json",
+            "sink",
+            "--listen",
+            &dst,
+            "--count",
+            "1",
+            "--expect-stamps",
+            "1",
+        ])
+        .env("SFCBC_HOME", h)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sink");
+    let mut sink = Devnet(sink);
+    let sf = Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args([
+            "-i",
+            "User1@Org1",
+            "--json",
+            "sf",
+            "run",
+            "--chain",
+            "c2",
+            "--psiid",
+            psiid,
+        ])
+        .env("SFCBC_HOME", h)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sf run");
+    let mut sf = Devnet(sf);
+    // Send until the sink has its datagram (the SF needs a moment to load the chain).
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    while sink.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "nothing reached the sink in 20 s");
+        n += 1;
+        ok(
+            h,
+            &[
+                "send",
+                "--bind",
+                &src,
+                "--to",
+                &hop,
+                "--payload",
+                &format!("ping {n}"),
+            ],
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let out = sink.0.wait_with_output_ref();
+    let report: serde_json::Value = serde_json::from_str(&out).expect("sink JSON");
+    assert_eq!(report["bad"], 0, "{report}");
+    assert_eq!(report["arrivals"][0]["stamps"][0][0], psiid, "{report}");
+
+    let term = Command::new("kill")
+        .args(["-TERM", &sf.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = sf.0.wait_with_output_ref();
+    let report: serde_json::Value = serde_json::from_str(&out).expect("sf JSON report");
+    assert!(report["forwarded"].as_u64().unwrap() >= 1, "{report}");
+    let records = json(h, &["records", "c2"]);
+    assert!(
+        !records.as_array().unwrap().is_empty(),
+        "no record on the ledger"
+    );
+}
+
+trait WaitOutput {
+    /// Waits for the child and returns its stdout.
+    fn wait_with_output_ref(&mut self) -> String;
+}
+
+impl WaitOutput for Child {
+    fn wait_with_output_ref(&mut self) -> String {
+        use std::io::Read as _;
+        let mut s = String::new();
+        if let Some(mut out) = self.stdout.take() {
+            out.read_to_string(&mut s).unwrap();
+        }
+        let _ = self.wait();
+        s
+    }
+}
