@@ -15,7 +15,7 @@ const {
 } = require('@hyperledger/fabric-gateway');
 const { common, msp, peer } = require('@hyperledger/fabric-protos');
 const {
-    config, connectOrg, utf8, json, unique, sha256hex, rejects, collect,
+    config, connectOrg, utf8, json, unique, sha256hex, rejects, collect, waitForTx,
 } = require('./lib');
 
 const org1 = connectOrg('Org1');
@@ -44,6 +44,9 @@ test('submit: the result comes back and the write is readable from both orgs', a
     const result = await cc.submitTransaction('put', key, 'v1');
     assert.equal(utf8(result), 'v1');
     assert.equal(utf8(await cc.evaluateTransaction('get', key)), 'v1');
+    // Org2's peer commits the same block a moment later: wait for it through chaincode events.
+    const events = await org2.network.getChaincodeEvents(ccName, { startBlock: 0n });
+    await collect(events, (ev) => ev.eventName === 'put' && json(ev.payload).key === key);
     assert.equal(utf8(await org2.contract('node').evaluateTransaction('get', key)), 'v1');
 });
 
@@ -97,6 +100,7 @@ test('transient data: a private write endorsed by Org1 only; the hash is public,
     });
     const status = await submitted.getStatus();
     assert.equal(status.code, StatusCode.VALID, `pput status ${status.code}`);
+    await waitForTx(org2, status.transactionId);
     assert.equal(utf8(await cc.evaluateTransaction('pget', collection, key)), value);
     assert.equal(utf8(await cc.evaluateTransaction('phash', collection, key)), sha256hex(value));
     // Org2 is not a member of Org1's implicit collection: it has the hash only.

@@ -115,4 +115,25 @@ async function collect(iterable, done, ms = 15000) {
     return items;
 }
 
-module.exports = { config, org, connectOrg, utf8, json, unique, sha256hex, rejects, collect };
+// A commit status comes from the gateway's own peer; another org's peer commits the same block
+// a little later (as in Fabric). Before reading there, wait until that peer has the transaction
+// (qscc GetTransactionByID answers an error until it is committed).
+async function waitForTx(conn, txId, ms = 10000) {
+    const qscc = conn.network.getContract('qscc');
+    const deadline = Date.now() + ms;
+    for (;;) {
+        try {
+            await qscc.evaluateTransaction('GetTransactionByID', config.channel, txId);
+            return;
+        } catch (e) {
+            if (Date.now() > deadline) {
+                throw new Error(`tx ${txId} not committed on ${conn.org.mspId}'s peer after ${ms} ms: ${e.message}`);
+            }
+            await new Promise((r) => setTimeout(r, 50));
+        }
+    }
+}
+
+module.exports = {
+    config, org, connectOrg, utf8, json, unique, sha256hex, rejects, collect, waitForTx,
+};

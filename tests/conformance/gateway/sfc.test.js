@@ -9,7 +9,7 @@ const crypto = require('node:crypto');
 const grpc = require('@grpc/grpc-js');
 const { EndorseError, GatewayError, StatusCode } = require('@hyperledger/fabric-gateway');
 const {
-    config, connectOrg, utf8, json, unique, rejects, collect,
+    config, connectOrg, utf8, json, unique, rejects, collect, waitForTx,
 } = require('./lib');
 
 const org1 = connectOrg('Org1');
@@ -43,6 +43,7 @@ test('sfc: CreateChain submitted, GetChain evaluated by a hop SP of another org,
     assert.equal(created.owner.msp, 'Org1MSP');
     assert.equal(created.createdTx, status.transactionId);
 
+    await waitForTx(org2, status.transactionId);
     const seen = json(await org2.contract('sfc').evaluateTransaction('GetChain', id));
     assert.deepEqual(seen, created);
 

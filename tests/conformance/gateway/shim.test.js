@@ -8,7 +8,7 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { StatusCode, GatewayError } = require('@hyperledger/fabric-gateway');
 const {
-    config, connectOrg, utf8, json, unique, sha256hex, rejects, collect,
+    config, connectOrg, utf8, json, unique, sha256hex, rejects, collect, waitForTx,
 } = require('./lib');
 
 const org1 = connectOrg('Org1');
@@ -33,7 +33,8 @@ test('shim: put, get, delete', async () => {
     await submit(cc, 'put', [key, 'one']);
     assert.equal(utf8(await cc.evaluateTransaction('get', key)), 'one');
     assert.equal(utf8(await cc.evaluateTransaction('exists', key)), 'true');
-    await submit(cc, 'put', [key, 'two']);
+    const two = await submit(cc, 'put', [key, 'two']);
+    await waitForTx(org2, two.status.transactionId);
     assert.equal(utf8(await org2.contract('node').evaluateTransaction('get', key)), 'two');
     await submit(cc, 'del', [key]);
     assert.equal(utf8(await cc.evaluateTransaction('exists', key)), 'false');
@@ -96,6 +97,7 @@ test('shim: history for a key, newest first, with the delete and tx ids', async 
     const s2 = await submit(cc, 'put', [key, 'h2']);
     const s3 = await submit(cc, 'del', [key]);
     const s4 = await submit(cc, 'put', [key, 'h4']);
+    await waitForTx(org2, s4.status.transactionId);
     const history = json(await cc.evaluateTransaction('history', key));
     assert.deepEqual(history.map((h) => h.txId), [s4, s3, s2, s1].map((s) => s.status.transactionId));
     assert.deepEqual(history.map((h) => h.isDelete), [false, true, false, false]);
@@ -110,7 +112,8 @@ test('shim: private data from the transient map, read back, its hash, a private 
     const prefix = unique('pvt');
     const opts = (value) => ({ transientData: { value }, endorsingOrganizations: ['Org1MSP'] });
     await submit(cc, 'pput', [coll, `${prefix}-1`], opts('secret-1'));
-    await submit(cc, 'pput', [coll, `${prefix}-2`], opts('secret-2'));
+    const second = await submit(cc, 'pput', [coll, `${prefix}-2`], opts('secret-2'));
+    await waitForTx(org2, second.status.transactionId);
     assert.equal(utf8(await cc.evaluateTransaction('pget', coll, `${prefix}-1`)), 'secret-1');
     assert.equal(utf8(await cc.evaluateTransaction('phash', coll, `${prefix}-2`)), sha256hex('secret-2'));
     assert.deepEqual(json(await cc.evaluateTransaction('prange', coll, `${prefix}-`, `${prefix}-~`)),
@@ -119,7 +122,8 @@ test('shim: private data from the transient map, read back, its hash, a private 
     assert.equal(utf8(await org2.contract('node').evaluateTransaction('phash', coll, `${prefix}-1`)), sha256hex('secret-1'));
     // Org2 writes its own implicit collection through its own gateway.
     const coll2 = '_implicit_org_Org2MSP';
-    await submit(org2.contract('node'), 'pput', [coll2, prefix], { transientData: { value: 'org2-secret' }, endorsingOrganizations: ['Org2MSP'] });
+    const own = await submit(org2.contract('node'), 'pput', [coll2, prefix], { transientData: { value: 'org2-secret' }, endorsingOrganizations: ['Org2MSP'] });
+    await waitForTx(org1, own.status.transactionId);
     assert.equal(utf8(await org2.contract('node').evaluateTransaction('pget', coll2, prefix)), 'org2-secret');
     assert.equal(utf8(await cc.evaluateTransaction('phash', coll2, prefix)), sha256hex('org2-secret'));
     // Delete: the value and the hash are gone.
@@ -156,6 +160,10 @@ test('shim: MVCC conflict between two concurrent transactions — one VALID, one
     assert.deepEqual(codes, [StatusCode.VALID, StatusCode.MVCC_READ_CONFLICT]);
     const valid = s1.code === StatusCode.VALID ? s1 : s2;
     const invalid = s1.code === StatusCode.VALID ? s2 : s1;
+    for (const conn of [org1, org2]) {
+        await waitForTx(conn, s1.transactionId);
+        await waitForTx(conn, s2.transactionId);
+    }
     assert.equal(invalid.successful, false);
     assert.equal(utf8(await cc.evaluateTransaction('get', key)), '11');
     // Both peers agree on the validation codes.
