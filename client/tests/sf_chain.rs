@@ -606,3 +606,56 @@ async fn metrics_endpoint() {
     let _ = Arc::clone(&sf.metrics);
     sf.shutdown().await;
 }
+
+/// Shutdown while the peer is down and a datagram waits for its record to commit (the next
+/// hop validates by hash): the drain time-out answers it, it is not forwarded, its record
+/// goes to the spool, and the next start commits it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_the_peer_down_spools_and_does_not_hang() {
+    let net = Net::new().await;
+    let src = free_addr("127.0.0.10");
+    let dst = free_addr("127.0.0.11");
+    let h1 = hop(0, 1, free_addr("127.0.0.2"), "none");
+    let h2 = hop(1, 1, free_addr("127.0.0.3"), "hash");
+    net.create_chain("hang", &[h1.clone(), h2.clone()], None, src, dst, &[])
+        .await;
+    let next = UdpSocket::bind(h2.address).await.unwrap();
+    let source = UdpSocket::bind(src).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("sf1.jsonl");
+    let tweak = |c: &mut sfcbc_client::sf::SfConfig| {
+        c.records.drain_timeout_ms = 300;
+        c.records.retry_initial_ms = 20;
+        c.records.spool = Some(spool.clone());
+    };
+    let sf = net
+        .start_sf(&[("hang", &h1)], FunctionConfig::NameWriter, tweak)
+        .await;
+    source.send_to(b"m0", h1.address).await.unwrap();
+    recv_within(&next, Duration::from_secs(5))
+        .await
+        .expect("m0 forwarded after its commit");
+    net.ledger.set_available(false);
+    source.send_to(b"m1", h1.address).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let m = sf.metrics.clone();
+    let report = tokio::time::timeout(Duration::from_secs(5), sf.shutdown())
+        .await
+        .expect("shutdown does not hang");
+    assert_eq!(report.records.spooled, 1);
+    assert_eq!(report.forwarded, 1);
+    assert_eq!(m.dropped_count("unrecorded"), 1);
+    assert!(
+        recv_within(&next, Duration::from_millis(100))
+            .await
+            .is_none()
+    );
+
+    net.ledger.set_available(true);
+    let sf = net
+        .start_sf(&[("hang", &h1)], FunctionConfig::NameWriter, tweak)
+        .await;
+    net.wait_records("hang", &h1.psiid, 2).await;
+    sf.shutdown().await;
+    assert!(!spool.exists());
+}

@@ -215,8 +215,12 @@ impl Sf {
             metrics.clone(),
         );
         let events = tokio::spawn(view.clone().follow_events(stop_rx.clone()));
-        let (recorder, recorder_task) =
-            Recorder::start(ledger, config.records.clone(), metrics.clone());
+        let (recorder, recorder_task) = Recorder::start_with_shutdown(
+            ledger,
+            config.records.clone(),
+            metrics.clone(),
+            Some(stop_rx.clone()),
+        );
         let ctx = Arc::new(Ctx {
             view,
             recorder,

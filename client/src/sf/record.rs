@@ -126,6 +126,18 @@ impl Recorder {
         config: RecordsConfig,
         metrics: Arc<Metrics>,
     ) -> (Recorder, tokio::task::JoinHandle<RecordReport>) {
+        Self::start_with_shutdown(ledger, config, metrics, None)
+    }
+
+    /// [`Self::start`], with the drain time-out counted from `shutdown` turning true (not
+    /// only from the last sender going away): senders that wait for a commit while the peer
+    /// is down are then answered `NotFlushed` in time, and can finish.
+    pub fn start_with_shutdown(
+        ledger: Arc<dyn SfLedger>,
+        config: RecordsConfig,
+        metrics: Arc<Metrics>,
+        shutdown: Option<watch::Receiver<bool>>,
+    ) -> (Recorder, tokio::task::JoinHandle<RecordReport>) {
         let (tx, rx) = mpsc::channel(config.queue_capacity);
         let pending = Arc::new(AtomicI64::new(0));
         let recorder = Recorder {
@@ -141,7 +153,7 @@ impl Recorder {
             pending,
             report: Arc::new(std::sync::Mutex::new(RecordReport::default())),
         };
-        let handle = tokio::spawn(worker.run(rx, spooled));
+        let handle = tokio::spawn(worker.run(rx, spooled, shutdown));
         (recorder, handle)
     }
 
@@ -268,7 +280,12 @@ impl Worker {
         f(&mut self.report.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    async fn run(self, mut rx: mpsc::Receiver<Job>, spooled: Vec<Job>) -> RecordReport {
+    async fn run(
+        self,
+        mut rx: mpsc::Receiver<Job>,
+        spooled: Vec<Job>,
+        mut shutdown: Option<watch::Receiver<bool>>,
+    ) -> RecordReport {
         let (give_up_tx, give_up) = watch::channel(false);
         let mut batches: HashMap<Key, Batch> = HashMap::new();
         let mut inflight: JoinSet<Vec<Job>> = JoinSet::new();
@@ -315,12 +332,27 @@ impl Worker {
                     _ => std::future::pending().await,
                 }
             };
+            let shutdown_signal = async {
+                match shutdown.as_mut() {
+                    Some(rx) => rx.wait_for(|stop| *stop).await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                stopping = shutdown_signal, if drain_deadline.is_none() => {
+                    if stopping {
+                        drain_deadline = Some(Instant::now() + ms(self.config.drain_timeout_ms));
+                    }
+                    // Either way the signal is spent.
+                    shutdown = None;
+                }
                 job = rx.recv(), if open && room => match job {
                     Some(job) => self.accept(job, &mut batches, &mut inflight, &give_up),
                     None => {
                         open = false;
-                        drain_deadline = Some(Instant::now() + ms(self.config.drain_timeout_ms));
+                        drain_deadline.get_or_insert_with(|| {
+                            Instant::now() + ms(self.config.drain_timeout_ms)
+                        });
                     }
                 },
                 _ = due_sleep => {
@@ -351,19 +383,30 @@ impl Worker {
                         self.pending.load(Ordering::SeqCst)
                     );
                     let _ = give_up_tx.send(true);
+                    // Answer every waiting sender now (NotFlushed), so that the SF's
+                    // datagram tasks finish and the senders go away.
                     while let Some(done) = inflight.join_next().await {
                         if let Ok(left) = done {
-                            leftovers.extend(left);
+                            leftovers.extend(left.into_iter().map(Job::not_flushed));
                         }
                     }
                     for (key, b) in batches.drain() {
                         for item in b.items {
-                            leftovers.push(Job::Hop { chain: key.0.clone(), psiid: key.1.clone(), record: item.record, done: item.done });
+                            leftovers.push(
+                                Job::Hop {
+                                    chain: key.0.clone(),
+                                    psiid: key.1.clone(),
+                                    record: item.record,
+                                    done: item.done,
+                                }
+                                .not_flushed(),
+                            );
                         }
                     }
-                    leftovers.extend(queued.drain(..));
-                    while let Ok(job) = rx.try_recv() {
-                        leftovers.push(job);
+                    leftovers.extend(queued.drain(..).map(Job::not_flushed));
+                    // Whatever still comes until the last sender is gone goes to the spool.
+                    while let Some(job) = rx.recv().await {
+                        leftovers.push(job.not_flushed());
                     }
                     break;
                 }
