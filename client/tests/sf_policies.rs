@@ -62,7 +62,10 @@ impl Case<'_> {
                 let (got, src) = recv_within(self.sink, Duration::from_secs(5))
                     .await
                     .unwrap_or_else(|| panic!("{what}: nothing arrived at the destination"));
-                assert_eq!(src, self.hop2.address, "{what}: forwarded from hop 2's address");
+                assert_eq!(
+                    src, self.hop2.address,
+                    "{what}: forwarded from hop 2's address"
+                );
                 assert!(got.starts_with(payload), "{what}: payload kept");
                 let stamps = sfcbc_client::sf::function::stamps(&got[payload.len()..]);
                 assert_eq!(stamps.len(), 1, "{what}: one stamp");
@@ -89,7 +92,9 @@ impl Case<'_> {
                 assert_eq!(e.kind, kind, "{what}: error kind ({})", e.detail);
                 assert_eq!(e.src, from.local_addr().unwrap().to_string());
                 assert!(
-                    recv_within(self.sink, Duration::from_millis(200)).await.is_none(),
+                    recv_within(self.sink, Duration::from_millis(200))
+                        .await
+                        .is_none(),
                     "{what}: a dropped datagram arrived"
                 );
             }
@@ -125,7 +130,11 @@ async fn matrix(policy: &'static str) {
         .start_sf(&[(&chain, &hops[1])], FunctionConfig::NameWriter, |_| {})
         .await;
     let sf_b = net
-        .start_sf(&[(&chain_b, &hops_b[1])], FunctionConfig::NameWriter, |_| {})
+        .start_sf(
+            &[(&chain_b, &hops_b[1])],
+            FunctionConfig::NameWriter,
+            |_| {},
+        )
         .await;
     let case = Case {
         net: &net,
@@ -142,7 +151,11 @@ async fn matrix(policy: &'static str) {
     // forged source: a payload hop 1 did output, sent from elsewhere
     let p = format!("forged {policy}").into_bytes();
     hop1_records(&net, &chain, &hops[0], a2, &p).await;
-    let expect = if checks_address { Drop(ErrorKind::Source) } else { Pass };
+    let expect = if checks_address {
+        Drop(ErrorKind::Source)
+    } else {
+        Pass
+    };
     case.send(&forger, &p, expect, "forged source").await;
 
     // tampered: hop 1 output p, p' arrives from hop 1's address
@@ -150,10 +163,16 @@ async fn matrix(policy: &'static str) {
     hop1_records(&net, &chain, &hops[0], a2, &p).await;
     let mut tampered = p.clone();
     tampered[0] ^= 0x20;
-    let expect = if checks_hash { Drop(ErrorKind::Hash) } else { Pass };
+    let expect = if checks_hash {
+        Drop(ErrorKind::Hash)
+    } else {
+        Pass
+    };
     case.send(&hop1, &tampered, expect, "tampered").await;
     if checks_hash {
-        let e = net.wait_error(&chain, &hops[1].psiid, &sha(&tampered)).await;
+        let e = net
+            .wait_error(&chain, &hops[1].psiid, &sha(&tampered))
+            .await;
         assert!(e.detail.contains("hash-timeout"), "{}", e.detail);
     }
 
@@ -161,7 +180,11 @@ async fn matrix(policy: &'static str) {
     let p = format!("replayed {policy}").into_bytes();
     hop1_records(&net, &chain, &hops[0], a2, &p).await;
     case.send(&hop1, &p, Pass, "replay's original").await;
-    let expect = if checks_hash { Drop(ErrorKind::Replay) } else { Pass };
+    let expect = if checks_hash {
+        Drop(ErrorKind::Replay)
+    } else {
+        Pass
+    };
     case.send(&hop1, &p, expect, "replayed").await;
 
     // wrong credential
@@ -219,10 +242,15 @@ async fn first_hop_address_accepts_only_the_shared_source() {
     let sf = net
         .start_sf(&[("h1addr", &hops[0])], FunctionConfig::NameWriter, |_| {})
         .await;
-    source.send_to(b"from the source", hops[0].address).await.unwrap();
+    source
+        .send_to(b"from the source", hops[0].address)
+        .await
+        .unwrap();
     assert!(recv_within(&sink, Duration::from_secs(5)).await.is_some());
     forger.send_to(b"forged", hops[0].address).await.unwrap();
-    let e = net.wait_error("h1addr", &hops[0].psiid, &sha(b"forged")).await;
+    let e = net
+        .wait_error("h1addr", &hops[0].psiid, &sha(b"forged"))
+        .await;
     assert_eq!(e.kind, ErrorKind::Source, "{}", e.detail);
     sf.shutdown().await;
 }
@@ -244,7 +272,9 @@ async fn first_hop_hash_rejects_replays_even_after_restart() {
     source.send_to(b"once", hops[0].address).await.unwrap();
     assert!(recv_within(&sink, Duration::from_secs(5)).await.is_some());
     source.send_to(b"once", hops[0].address).await.unwrap();
-    let e = net.wait_error("h1hash", &hops[0].psiid, &sha(b"once")).await;
+    let e = net
+        .wait_error("h1hash", &hops[0].psiid, &sha(b"once"))
+        .await;
     assert_eq!(e.kind, ErrorKind::Replay);
     let report = sf.shutdown().await;
     assert_eq!(report.records.committed, 1);
@@ -255,7 +285,10 @@ async fn first_hop_hash_rejects_replays_even_after_restart() {
     source.send_to(b"once", hops[0].address).await.unwrap();
     let end = std::time::Instant::now() + Duration::from_secs(10);
     while net.errors("h1hash", &hops[0].psiid).await.len() < 2 {
-        assert!(std::time::Instant::now() < end, "replay after restart not recorded");
+        assert!(
+            std::time::Instant::now() < end,
+            "replay after restart not recorded"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(
@@ -264,6 +297,10 @@ async fn first_hop_hash_rejects_replays_even_after_restart() {
             .iter()
             .all(|e| e.kind == ErrorKind::Replay)
     );
-    assert!(recv_within(&sink, Duration::from_millis(200)).await.is_none());
+    assert!(
+        recv_within(&sink, Duration::from_millis(200))
+            .await
+            .is_none()
+    );
     sf.shutdown().await;
 }
