@@ -1,0 +1,721 @@
+//! `sfcbc-bench dataplane`: messages/s and per-hop latency through a 3-hop SF chain per
+//! validation policy, against a plain UDP relay chain measured in the same run.
+//!
+//! Set-up: a devnet (Org1–3 SPs, Tenant1 owner; TLS) running the SFC chaincode over CCaaS.
+//! Per policy, Tenant1's User1 creates a chain whose three hops (Org1..Org3 `NameWriter`)
+//! all use that policy, each SP registers the account and gets the credential and
+//! endpoints privately (as `sfcbc demo` does), and three SFs (`sfcbc_client::sf`, each as
+//! its SP's User1 through its own peer's gateway, records batched as configured by default)
+//! listen on 127.0.0.2, .3 and .4. The relay chain uses the same three addresses (other
+//! ports) and applies the same function (the name-writer stamp), but checks nothing and
+//! records nothing.
+//!
+//! Load: the source (127.0.0.10, the address shared with hop 1) keeps `window` datagrams in
+//! flight (closed loop; a datagram not at the sink after `loss_timeout` counts as dropped
+//! and frees its slot); payloads are `sfcbc seq=N t=UNIX_NANOS` padded to `size` bytes.
+//! `msgs_per_s` = delivered / (last delivery − first send). Per-hop latency: the gaps
+//! between the stamps each hop writes (hop 1 from the send time in the payload), so it
+//! holds the transit from the previous hop, this hop's checks and its function — and,
+//! when this hop validates by hash, the previous hop's wait for its record to commit
+//! (commit-before-forward). `ratio = msgs_per_s / relay_msgs_per_s`, both from the same
+//! policy's pass, relay first.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use sfcbc_chaincode::types::{Chain, ChainSpec, Endpoint, Hop, Validation};
+use sfcbc_client::SfcContract;
+use sfcbc_client::sf::function::{stamp, stamps};
+use sfcbc_client::sf::{self, FunctionConfig, HopRef, Sf, SfConfig};
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+
+use crate::machine::Machine;
+use crate::setup::{BenchNet, NetworkInfo};
+use crate::stats::{Summary, round1, round3};
+use crate::ui::{Ui, table};
+
+const CHANNEL: &str = "sfc-bench";
+const CHAINCODE: &str = "sfc";
+const ACCOUNT: &str = "user1";
+const SECRET: &[u8] = b"bench user's secret";
+const SPS: [&str; 3] = ["Org1", "Org2", "Org3"];
+const HOP_IPS: [&str; 3] = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+const SOURCE_IP: &str = "127.0.0.10";
+const SINK_IP: &str = "127.0.0.11";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Measured messages per pass (relay and SF chain each).
+    pub messages: u64,
+    /// Unmeasured messages first, per pass (chain loading, connections, caches).
+    pub warmup: u64,
+    /// Datagrams in flight.
+    pub window: usize,
+    /// Payload bytes at the source.
+    pub size: usize,
+    pub policies: Vec<Validation>,
+    /// A datagram not delivered within this is counted as dropped.
+    pub loss_timeout: Duration,
+    /// A pass ends at the latest after this long (what is missing then counts as dropped).
+    pub max_pass: Duration,
+    pub batch_timeout: Duration,
+}
+
+impl Options {
+    /// The default run: ≤ 2 minutes in all.
+    pub fn standard() -> Options {
+        Options {
+            messages: 5_000,
+            warmup: 200,
+            window: 256,
+            size: 64,
+            policies: vec![
+                Validation::None,
+                Validation::Address,
+                Validation::Hash,
+                Validation::HashAddress,
+            ],
+            loss_timeout: Duration::from_secs(5),
+            max_pass: Duration::from_secs(20),
+            batch_timeout: Duration::from_millis(50),
+        }
+    }
+
+    /// A few seconds: proves the harness works (tests, CI).
+    pub fn quick() -> Options {
+        Options {
+            messages: 100,
+            warmup: 10,
+            window: 16,
+            max_pass: Duration::from_secs(10),
+            ..Options::standard()
+        }
+    }
+}
+
+/// One policy, exactly the shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub policy: String,
+    pub msgs_per_s: f64,
+    pub relay_msgs_per_s: f64,
+    pub ratio: f64,
+    pub hop_p50_ms: f64,
+    pub hop_p99_ms: f64,
+    pub dropped: u64,
+}
+
+/// The relay pass next to each run, and what the SFs said.
+#[derive(Debug, Clone, Serialize)]
+pub struct Detail {
+    pub policy: String,
+    pub relay_hop_p50_ms: f64,
+    pub relay_hop_p99_ms: f64,
+    pub relay_dropped: u64,
+    /// hop_p50_ms − relay_hop_p50_ms: what the checks and records add per hop.
+    pub added_hop_p50_ms: f64,
+    pub end_to_end_p50_ms: f64,
+    pub end_to_end_p99_ms: f64,
+    pub relay_end_to_end_p50_ms: f64,
+    pub delivered: u64,
+    pub sent: u64,
+    /// Per SF: received, forwarded, records committed / failed.
+    pub sfs: Vec<SfCounts>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SfCounts {
+    pub psiid: String,
+    pub received: u64,
+    pub forwarded: u64,
+    /// What became of its hop and error records (committed, replayed, refused, lost...).
+    pub records: sfcbc_client::sf::RecordReport,
+}
+
+/// `target/bench/dataplane.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub runs: Vec<Run>,
+    pub machine: Machine,
+    /// `devnet`: the SFs talk to a devnet through its gateways; `local`: the SF runtime's
+    /// in-memory ledger.
+    pub ledger: String,
+    pub details: Vec<Detail>,
+    pub network: NetworkInfo,
+    pub load: LoadInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadInfo {
+    pub messages: u64,
+    pub warmup: u64,
+    pub window: usize,
+    pub size: usize,
+    pub loss_timeout_ms: u64,
+    pub records_batch_size: usize,
+    pub records_batch_interval_ms: u64,
+}
+
+fn unix_nanos() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn payload(size: usize) -> (u64, Vec<u8>) {
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let mut p = format!("sfcbc seq={seq} t={} ", unix_nanos()).into_bytes();
+    if p.len() < size {
+        p.resize(size, b'.');
+    }
+    (seq, p)
+}
+
+/// (seq, send time in Unix nanoseconds) from a payload's header.
+fn header(payload: &[u8]) -> Option<(u64, i128)> {
+    let head = std::str::from_utf8(&payload[..payload.len().min(64)]).ok()?;
+    let rest = head.strip_prefix("sfcbc seq=")?;
+    let mut parts = rest.split(' ');
+    let seq = parts.next()?.parse().ok()?;
+    let t = parts.next()?.strip_prefix("t=")?.parse().ok()?;
+    Some((seq, t))
+}
+
+/// Per-hop gaps (ms) between the send time and the stamps, in hop order.
+fn hop_gaps(sent_nanos: i128, payload: &[u8]) -> Vec<f64> {
+    let mut prev = sent_nanos;
+    let mut out = Vec::new();
+    for (_, ts) in stamps(payload) {
+        let Ok(t) =
+            time::OffsetDateTime::parse(&ts, &time::format_description::well_known::Rfc3339)
+        else {
+            continue;
+        };
+        let t = t.unix_timestamp_nanos();
+        out.push((t - prev) as f64 / 1e6);
+        prev = t;
+    }
+    out
+}
+
+/// What one pass measured.
+#[derive(Debug, Default)]
+struct Pass {
+    sent: u64,
+    delivered: u64,
+    dropped: u64,
+    msgs_per_s: f64,
+    hop_ms: Vec<f64>,
+    e2e_ms: Vec<f64>,
+}
+
+/// Drives `messages` datagrams from `source` to `first_hop`, `window` in flight, and
+/// collects what reaches `sink`.
+async fn drive(
+    ui: &Ui,
+    label: &str,
+    source: &Arc<UdpSocket>,
+    sink: &Arc<UdpSocket>,
+    first_hop: SocketAddr,
+    messages: u64,
+    opts: &Options,
+) -> Pass {
+    let outstanding: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let window = Arc::new(Semaphore::new(opts.window));
+    let pb = ui.bar(messages, label.to_owned());
+    let started = Instant::now();
+    let deadline = started + opts.max_pass;
+    let sender = {
+        let (outstanding, window, source, size) = (
+            outstanding.clone(),
+            window.clone(),
+            source.clone(),
+            opts.size,
+        );
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            let mut first = None;
+            for _ in 0..messages {
+                let Ok(Ok(permit)) =
+                    tokio::time::timeout_at(deadline.into(), window.acquire()).await
+                else {
+                    break;
+                };
+                permit.forget();
+                let (seq, p) = payload(size);
+                let now = Instant::now();
+                first.get_or_insert(now);
+                outstanding.lock().expect("lock").insert(seq, now);
+                if source.send_to(&p, first_hop).await.is_ok() {
+                    sent += 1;
+                } else {
+                    outstanding.lock().expect("lock").remove(&seq);
+                    window.add_permits(1);
+                }
+            }
+            (sent, first.unwrap_or(started))
+        })
+    };
+    let lost = Arc::new(AtomicU64::new(0));
+    let reaper = {
+        let (outstanding, window, lost, timeout) = (
+            outstanding.clone(),
+            window.clone(),
+            lost.clone(),
+            opts.loss_timeout,
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let now = Instant::now();
+                let mut o = outstanding.lock().expect("lock");
+                let before = o.len();
+                o.retain(|_, t| now.duration_since(*t) < timeout);
+                let n = before - o.len();
+                if n > 0 {
+                    lost.fetch_add(n as u64, Ordering::Relaxed);
+                    window.add_permits(n);
+                }
+            }
+        })
+    };
+    let mut pass = Pass::default();
+    let mut last = started;
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let accounted = pass.delivered + lost.load(Ordering::Relaxed);
+        if accounted >= messages || Instant::now() >= deadline {
+            break;
+        }
+        if sender.is_finished() && outstanding.lock().expect("lock").is_empty() {
+            break;
+        }
+        let r = tokio::time::timeout(Duration::from_millis(50), sink.recv_from(&mut buf)).await;
+        let Ok(Ok((n, _))) = r else { continue };
+        let now = Instant::now();
+        let now_nanos = unix_nanos();
+        let p = &buf[..n];
+        let Some((seq, t)) = header(p) else { continue };
+        if outstanding.lock().expect("lock").remove(&seq).is_none() {
+            continue; // late (already counted as dropped) or from another pass
+        }
+        window.add_permits(1);
+        pass.delivered += 1;
+        pb.inc(1);
+        last = now;
+        pass.hop_ms.extend(hop_gaps(t, p));
+        pass.e2e_ms.push((now_nanos - t) as f64 / 1e6);
+    }
+    reaper.abort();
+    let (sent, first) = sender.await.unwrap_or((0, started));
+    pb.finish_and_clear();
+    pass.sent = sent;
+    pass.dropped = sent.saturating_sub(pass.delivered);
+    let span = last.saturating_duration_since(first).as_secs_f64();
+    pass.msgs_per_s = if span > 0.0 {
+        pass.delivered as f64 / span
+    } else {
+        0.0
+    };
+    // Whatever is still in flight must not leak into the next pass.
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_millis(20), sink.recv_from(&mut buf)).await
+    {}
+    pass
+}
+
+/// A free UDP address on `ip`.
+fn free_udp(ip: &str) -> anyhow::Result<SocketAddr> {
+    let s = std::net::UdpSocket::bind(format!("{ip}:0"))
+        .with_context(|| format!("cannot bind UDP on {ip}: is 127.0.0.0/8 routed to lo?"))?;
+    Ok(s.local_addr()?)
+}
+
+/// The plain relay chain: three sockets, each stamps and forwards, nothing else.
+struct Relay {
+    first: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    async fn start(psiids: &[String], sink: SocketAddr) -> anyhow::Result<Relay> {
+        let mut sockets = Vec::new();
+        for ip in HOP_IPS {
+            sockets.push(UdpSocket::bind(format!("{ip}:0")).await?);
+        }
+        let addrs: Vec<SocketAddr> = sockets
+            .iter()
+            .map(|s| s.local_addr())
+            .collect::<Result<_, _>>()?;
+        let mut tasks = Vec::new();
+        for (i, socket) in sockets.into_iter().enumerate() {
+            let next = addrs.get(i + 1).copied().unwrap_or(sink);
+            let psiid = psiids[i].clone();
+            tasks.push(tokio::spawn(async move {
+                let mut buf = vec![0u8; 65_536];
+                while let Ok((n, _)) = socket.recv_from(&mut buf).await {
+                    let mut out = buf[..n].to_vec();
+                    out.extend_from_slice(
+                        stamp(&psiid, time::OffsetDateTime::now_utc()).as_bytes(),
+                    );
+                    let _ = socket.send_to(&out, next).await;
+                }
+            }));
+        }
+        Ok(Relay {
+            first: addrs[0],
+            tasks,
+        })
+    }
+
+    fn stop(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// The network, the owner and the SPs' admins.
+struct Plane {
+    net: BenchNet,
+    owner: SfcContract,
+}
+
+impl Plane {
+    async fn start(opts: &Options) -> anyhow::Result<Plane> {
+        let mut net =
+            BenchNet::start(&["Org1", "Org2", "Org3", "Tenant1"], opts.batch_timeout).await?;
+        let id = net
+            .serve_chaincode(
+                "sfcbc_1.0",
+                Arc::new(sfcbc_ccaas::SfcContract::new(
+                    sfcbc_chaincode::Config::default(),
+                )),
+            )
+            .await?;
+        let policy = "OR('Org1MSP.peer','Org2MSP.peer','Org3MSP.peer','Tenant1MSP.peer')";
+        net.channel(CHANNEL, &[(CHAINCODE, &id, policy)]).await?;
+        let owner_gw = net.gateway("Tenant1", "User1").await?;
+        let owner = SfcContract::new(owner_gw.network(CHANNEL).contract(CHAINCODE));
+        for sp in SPS {
+            let g = net.gateway(sp, "Admin").await?;
+            SfcContract::new(g.network(CHANNEL).contract(CHAINCODE))
+                .register_account(ACCOUNT, SECRET)
+                .await
+                .with_context(|| format!("RegisterAccount at {sp}"))?;
+        }
+        Ok(Plane { net, owner })
+    }
+
+    /// Creates the chain for `policy` and shares credentials and endpoints, privately,
+    /// through each SP's own gateway.
+    async fn chain(
+        &self,
+        policy: Validation,
+        source: SocketAddr,
+        sink: SocketAddr,
+    ) -> anyhow::Result<Chain> {
+        let id = format!("bench-{}", policy.as_str().replace('+', "-"));
+        let mut hops = Vec::new();
+        for (i, sp) in SPS.iter().enumerate() {
+            hops.push(Hop {
+                psiid: format!("{sp}:NameWriter:1"),
+                sp_msp: format!("{sp}MSP"),
+                address: free_udp(HOP_IPS[i])?.to_string(),
+                validation: policy,
+                collection: None,
+            });
+        }
+        let spec = ChainSpec {
+            id: id.clone(),
+            hops,
+            classifier: None,
+        };
+        let chain = self
+            .owner
+            .create_chain(&spec)
+            .await
+            .with_context(|| format!("CreateChain {id}"))?;
+        let tenant = self.net.network.peer("Tenant1").context("Tenant1")?;
+        for (i, sp) in SPS.iter().enumerate() {
+            // The owner's identity through the SP's gateway (only the SP sees the secret).
+            let p = self.net.network.peer(sp).context("SP peer")?;
+            let signer = tenant.org.user_signer("User1")?;
+            let tls = sfcbc_client::TlsOptions::with_ca_pem(p.org.tls_ca_pem()?)
+                .server_name(p.server_name());
+            let g = sfcbc_client::Gateway::connect(
+                signer.identity().clone(),
+                signer,
+                &p.address.to_string(),
+                self.net.network.tls().then_some(tls),
+            )
+            .await?;
+            let via = SfcContract::new(g.network(CHANNEL).contract(CHAINCODE));
+            let psiid = &chain.hops[i].psiid;
+            via.share_auth(&chain, psiid, ACCOUNT, SECRET)
+                .await
+                .with_context(|| format!("ShareAuth {psiid}"))?;
+            let ep = match i {
+                0 => Some(Endpoint {
+                    source: Some(source.to_string()),
+                    destination: None,
+                }),
+                2 => Some(Endpoint {
+                    source: None,
+                    destination: Some(sink.to_string()),
+                }),
+                _ => None,
+            };
+            if let Some(ep) = ep {
+                via.share_endpoints(&chain, psiid, &ep)
+                    .await
+                    .with_context(|| format!("ShareEndpoints {psiid}"))?;
+            }
+        }
+        Ok(chain)
+    }
+
+    /// The three SFs of `chain`, each as its SP's User1 through its own peer.
+    async fn sfs(&self, chain: &Chain) -> anyhow::Result<Vec<Sf>> {
+        let mut sfs = Vec::new();
+        for (i, sp) in SPS.iter().enumerate() {
+            let g = self.net.gateway_config(sp, CHANNEL, CHAINCODE)?;
+            let hop = HopRef {
+                chain: chain.id.clone(),
+                psiid: chain.hops[i].psiid.clone(),
+                sources: Vec::new(),
+                channel: None,
+            };
+            let ledger = sf::connect_gateway(&g, std::iter::once((&hop.chain, &hop.channel)))
+                .await
+                .with_context(|| format!("SF {} cannot reach its peer", hop.psiid))?;
+            let mut config = SfConfig::new(vec![hop]);
+            config.listen = Some(chain.hops[i].address.parse()?);
+            config.function = FunctionConfig::NameWriter;
+            config.records.drain_timeout_ms = 5_000;
+            let sf = Sf::start(config, Arc::new(ledger)).await?;
+            if !sf.wait_ready(Duration::from_secs(10)).await {
+                bail!(
+                    "SF {} did not load chain {} within 10 s",
+                    chain.hops[i].psiid,
+                    chain.id
+                );
+            }
+            sfs.push(sf);
+        }
+        Ok(sfs)
+    }
+}
+
+/// Runs the benchmark and returns the report (the caller writes and prints it).
+pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
+    let mut machine = Machine::probe();
+    let step = ui.step("starting devnet (Org1–3, Tenant1; TLS) and the SFC chaincode");
+    let plane = Plane::start(opts).await?;
+    step.finish_and_clear();
+    ui.note("devnet up; accounts registered at Org1, Org2, Org3");
+    let result = passes(ui, opts, &plane).await;
+    let info = plane.net.info.clone();
+    let step = ui.step("stopping devnet");
+    plane.net.stop().await;
+    step.finish_and_clear();
+    let (runs, details) = result?;
+    machine.finish();
+    let defaults = sfcbc_client::sf::RecordsConfig::default();
+    Ok(Report {
+        runs,
+        machine,
+        ledger: "devnet".into(),
+        details,
+        network: info,
+        load: LoadInfo {
+            messages: opts.messages,
+            warmup: opts.warmup,
+            window: opts.window,
+            size: opts.size,
+            loss_timeout_ms: opts.loss_timeout.as_millis() as u64,
+            records_batch_size: defaults.batch_size,
+            records_batch_interval_ms: defaults.batch_interval_ms,
+        },
+    })
+}
+
+async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<Run>, Vec<Detail>)> {
+    let mut runs = Vec::new();
+    let mut details = Vec::new();
+    for &policy in &opts.policies {
+        let src = free_udp(SOURCE_IP)?;
+        let dst = free_udp(SINK_IP)?;
+        let step = ui.step(format!(
+            "{policy}: creating the chain, sharing credentials, starting 3 SFs"
+        ));
+        let chain = plane.chain(policy, src, dst).await?;
+        let psiids: Vec<String> = chain.hops.iter().map(|h| h.psiid.clone()).collect();
+        let source = Arc::new(UdpSocket::bind(src).await?);
+        let sink = Arc::new(UdpSocket::bind(dst).await?);
+        let sfs = plane.sfs(&chain).await?;
+        step.finish_and_clear();
+
+        // The relay first, on the same addresses and the same sockets at both ends.
+        let relay = Relay::start(&psiids, dst).await?;
+        drive(
+            ui,
+            "relay warm-up",
+            &source,
+            &sink,
+            relay.first,
+            opts.warmup,
+            opts,
+        )
+        .await;
+        let r = drive(
+            ui,
+            &format!("{policy}: relay"),
+            &source,
+            &sink,
+            relay.first,
+            opts.messages,
+            opts,
+        )
+        .await;
+        relay.stop();
+
+        let first: SocketAddr = chain.hops[0].address.parse()?;
+        drive(
+            ui,
+            &format!("{policy}: SF warm-up"),
+            &source,
+            &sink,
+            first,
+            opts.warmup,
+            opts,
+        )
+        .await;
+        let s = drive(
+            ui,
+            &format!("{policy}: SF chain"),
+            &source,
+            &sink,
+            first,
+            opts.messages,
+            opts,
+        )
+        .await;
+        let step = ui.step(format!("{policy}: stopping the SFs (flushing records)"));
+        let mut counts = Vec::new();
+        for (i, sf) in sfs.into_iter().enumerate() {
+            let rep = sf.shutdown().await;
+            counts.push(SfCounts {
+                psiid: psiids[i].clone(),
+                received: rep.received,
+                forwarded: rep.forwarded,
+                records: rep.records,
+            });
+        }
+        step.finish_and_clear();
+
+        let hop = Summary::of(s.hop_ms);
+        let relay_hop = Summary::of(r.hop_ms);
+        let e2e = Summary::of(s.e2e_ms);
+        let relay_e2e = Summary::of(r.e2e_ms);
+        let ratio = if r.msgs_per_s > 0.0 {
+            s.msgs_per_s / r.msgs_per_s
+        } else {
+            0.0
+        };
+        ui.note(format!(
+            "{:>12}: {:>8.1} msg/s vs relay {:>8.1} msg/s (×{:.3}); hop p50 {:.2} ms p99 {:.2} ms (relay {:.3} / {:.3}); dropped {}",
+            policy.as_str(),
+            s.msgs_per_s,
+            r.msgs_per_s,
+            ratio,
+            hop.p50_ms,
+            hop.p99_ms,
+            relay_hop.p50_ms,
+            relay_hop.p99_ms,
+            s.dropped
+        ));
+        runs.push(Run {
+            policy: policy.as_str().into(),
+            msgs_per_s: round1(s.msgs_per_s),
+            relay_msgs_per_s: round1(r.msgs_per_s),
+            ratio: round3(ratio),
+            hop_p50_ms: hop.p50_ms,
+            hop_p99_ms: hop.p99_ms,
+            dropped: s.dropped,
+        });
+        details.push(Detail {
+            policy: policy.as_str().into(),
+            relay_hop_p50_ms: relay_hop.p50_ms,
+            relay_hop_p99_ms: relay_hop.p99_ms,
+            relay_dropped: r.dropped,
+            added_hop_p50_ms: round3(hop.p50_ms - relay_hop.p50_ms),
+            end_to_end_p50_ms: e2e.p50_ms,
+            end_to_end_p99_ms: e2e.p99_ms,
+            relay_end_to_end_p50_ms: relay_e2e.p50_ms,
+            delivered: s.delivered,
+            sent: s.sent,
+            sfs: counts,
+        });
+    }
+    Ok((runs, details))
+}
+
+/// The human summary.
+pub fn summary(r: &Report) -> comfy_table::Table {
+    let mut t = table(&[
+        "policy",
+        "msgs/s",
+        "relay msgs/s",
+        "ratio",
+        "hop p50 ms",
+        "hop p99 ms",
+        "relay hop p50",
+        "dropped",
+    ]);
+    for (run, d) in r.runs.iter().zip(&r.details) {
+        t.add_row(vec![
+            run.policy.clone(),
+            format!("{:.1}", run.msgs_per_s),
+            format!("{:.1}", run.relay_msgs_per_s),
+            format!("{:.3}", run.ratio),
+            format!("{:.2}", run.hop_p50_ms),
+            format!("{:.2}", run.hop_p99_ms),
+            format!("{:.3}", d.relay_hop_p50_ms),
+            run.dropped.to_string(),
+        ]);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_and_gaps() {
+        let (seq, p) = payload(64);
+        let (s, t) = header(&p).expect("header");
+        assert_eq!(s, seq);
+        let mut p2 = p.clone();
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(t + 2_000_000).unwrap();
+        p2.extend_from_slice(stamp("Org1:NameWriter:1", at).as_bytes());
+        let at2 = time::OffsetDateTime::from_unix_timestamp_nanos(t + 5_000_000).unwrap();
+        p2.extend_from_slice(stamp("Org2:NameWriter:1", at2).as_bytes());
+        let g = hop_gaps(t, &p2);
+        assert_eq!(g.len(), 2);
+        assert!(
+            (g[0] - 2.0).abs() < 1e-6 && (g[1] - 3.0).abs() < 1e-6,
+            "{g:?}"
+        );
+    }
+}

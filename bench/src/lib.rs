@@ -1,0 +1,20 @@
+//! sfcbc-bench: the benchmarks of issues 5 and 6, behind the `sfcbc-bench` binary (which
+//! `sfcbc bench devnet|dataplane` executes).
+//!
+//! - [`devnet`]: committed tx/s and commit latency of a blind write through the Gateway
+//!   (real signatures, TLS) at several concurrencies and endorsement policies, against the
+//!   evaluate-only rate of the same load measured in the same run; per-stage client timings
+//!   (endorse, submit, commit wait) as the profile.
+//! - [`dataplane`]: messages/s and per-hop latency through a 3-hop SF chain per validation
+//!   policy, against a plain UDP relay chain on the same addresses measured in the same run.
+//!
+//! Performance is measured here only; tests check the harness and the JSON shape, never
+//! timings. Every JSON file carries a [`machine::Machine`] (cores, memory, CPU, commit,
+//! build profile, load average before and after).
+
+pub mod dataplane;
+pub mod devnet;
+pub mod machine;
+pub mod setup;
+pub mod stats;
+pub mod ui;

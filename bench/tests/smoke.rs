@@ -1,0 +1,126 @@
+//! The harness works: `sfcbc-bench --quick` runs each benchmark end to end on a real devnet
+//! and writes JSON of the issues' shape. Figures are not checked — performance is measured
+//! by the benchmarks themselves, never asserted in tests.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(bench: &str, out: &Path, extra: &[&str]) -> Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_sfcbc-bench"))
+        .args(["--quick", "--quiet", "--out"])
+        .arg(out)
+        .arg(bench)
+        .args(extra)
+        .output()
+        .expect("sfcbc-bench runs");
+    assert!(
+        o.status.success(),
+        "sfcbc-bench {bench} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let file = out.join(format!("{bench}.json"));
+    let text = std::fs::read_to_string(&file).expect("JSON written");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn sorted(k: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+    k.sort();
+    k
+}
+
+fn check_machine(v: &Value) {
+    let m = &v["machine"];
+    assert!(m["cores"].as_u64().is_some_and(|c| c > 0), "{m}");
+    assert!(m["memory_bytes"].as_u64().is_some(), "{m}");
+    assert!(m["cpu_model"].is_string(), "{m}");
+    assert!(m["git_commit"].is_string(), "{m}");
+    assert!(
+        ["debug", "release"].contains(&m["build_profile"].as_str().unwrap_or("")),
+        "{m}"
+    );
+}
+
+#[test]
+fn devnet_quick_writes_the_issue_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = run("devnet", dir.path(), &[]);
+    let runs = v["runs"].as_array().expect("runs");
+    // quick: concurrency 4, both policies
+    assert_eq!(runs.len(), 2, "{v}");
+    for r in runs {
+        assert_eq!(
+            keys(r),
+            sorted(&[
+                "policy",
+                "concurrency",
+                "committed_tx_per_s",
+                "p50_ms",
+                "p99_ms"
+            ]),
+            "{r}"
+        );
+        assert!(r["committed_tx_per_s"].is_number() && r["p99_ms"].is_number());
+        assert!(
+            r["committed_tx_per_s"].as_f64().unwrap() > 0.0,
+            "nothing committed: {v}"
+        );
+    }
+    let policies: Vec<&str> = runs.iter().map(|r| r["policy"].as_str().unwrap()).collect();
+    assert_eq!(policies, ["one", "2of3"]);
+    check_machine(&v);
+    let b = v["baseline"].as_array().expect("baseline");
+    assert_eq!(b.len(), runs.len());
+    assert!(b.iter().all(|b| b["ratio"].is_number()));
+}
+
+#[test]
+fn dataplane_quick_writes_the_issue_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = run("dataplane", dir.path(), &[]);
+    let runs = v["runs"].as_array().expect("runs");
+    let policies: Vec<&str> = runs.iter().map(|r| r["policy"].as_str().unwrap()).collect();
+    assert_eq!(policies, ["none", "address", "hash", "hash+address"]);
+    for r in runs {
+        assert_eq!(
+            keys(r),
+            sorted(&[
+                "policy",
+                "msgs_per_s",
+                "relay_msgs_per_s",
+                "ratio",
+                "hop_p50_ms",
+                "hop_p99_ms",
+                "dropped"
+            ]),
+            "{r}"
+        );
+        assert!(r["dropped"].is_u64(), "{r}");
+        assert!(r["relay_msgs_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(
+            r["msgs_per_s"].as_f64().unwrap() > 0.0,
+            "nothing delivered: {r}"
+        );
+    }
+    assert_eq!(v["ledger"], "devnet");
+    check_machine(&v);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = Command::new(env!("CARGO_BIN_EXE_sfcbc-bench"))
+        .args(["devnet", "--policies", "3of5"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown policy"));
+}
