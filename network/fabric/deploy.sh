@@ -8,7 +8,7 @@
 #
 #   deploy.sh --channel sfc-chain1 [--policy any|majority|"<signature policy>"]
 #             [--collections collections/sfc-chain1.json] [--label sfc_1.0] [--name sfc]
-#             [--address HOST:PORT] [--tls | --mtls]
+#             [--address HOST:PORT] [--tls | --mtls] [--no-wait]
 #
 # --policy   any (default): OR of every member org's peer — one endorsement suffices and the
 #            chaincode enforces every access rule; majority: the channel's MAJORITY Endorsement
@@ -17,6 +17,7 @@
 #            implicit per-org collections exist either way.
 # --tls/--mtls   TLS (mutual TLS) between the peers and sfcbc-ccaas serve; certificates from
 #            cryptogen (org "ccaas", SANs localhost + $HOST) in $SFCBC_NET/ccaas/crypto.
+# --no-wait  skip the discovery wait (e.g. for a policy no set of member peers can satisfy).
 # Idempotent: the same package, policy and collections on a channel where they are committed
 # is a no-op; a change approves and commits the next sequence (set SEQUENCE to force one).
 # Prints PACKAGE_ID=... last. Env: see env.sh; SFCBC_MANAGER_MSP (default ManagerMSP).
@@ -25,7 +26,7 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 need_fabric peer discover cryptogen
 
-CHANNEL="" POLICY=any COLLECTIONS="" LABEL="sfc_1.0" NAME="" ADDRESS="" TLS=none
+CHANNEL="" POLICY=any COLLECTIONS="" LABEL="sfc_1.0" NAME="" ADDRESS="" TLS=none WAIT=1
 while (($#)); do
   case "$1" in
     --channel) CHANNEL="$2"; shift 2 ;;
@@ -36,6 +37,7 @@ while (($#)); do
     --address) ADDRESS="$2"; shift 2 ;;
     --tls) TLS=tls; shift ;;
     --mtls) TLS=mtls; shift ;;
+    --no-wait) WAIT=0; shift ;;
     -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
@@ -166,6 +168,7 @@ fi
 # The gateway plans endorsements from discovery, which learns about installed chaincodes by
 # gossip; wait until every member's peer sees every member as an endorser of $NAME.
 for o in "${MEMBERS[@]}"; do
+  ((WAIT)) || break
   ok=""
   for _ in $(seq 1 120); do
     out="$(discover endorsers --channel "$CHANNEL" --chaincode "$NAME" --server "$HOST:$(peer_port "$o")" \
@@ -176,7 +179,7 @@ for o in "${MEMBERS[@]}"; do
     [[ -n "$ok" ]] && break
     sleep 0.25
   done
-  [[ -n "$ok" ]] || die "discovery on $(peer_host "$o") does not list every member as endorser of $NAME"
+  [[ -n "$ok" ]] || die "discovery on $(peer_host "$o") does not list every member as endorser of $NAME: $(tail -c 300 <<<"$out")"
 done
-log "$NAME ready on $CHANNEL: every member's peer can plan endorsements"
+((WAIT)) && log "$NAME ready on $CHANNEL: every member's peer can plan endorsements"
 echo "PACKAGE_ID=$PACKAGE_ID"
