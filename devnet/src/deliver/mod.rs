@@ -4,7 +4,8 @@
 //! collections the requester's org is a member of).
 //!
 //! Each envelope on the request stream is a signed `DELIVER_SEEK_INFO` whose creator must
-//! satisfy the channel's Readers policy. Start: oldest, newest, specified or next commit;
+//! satisfy the channel's Readers policy (checked on the envelope as signed data, as Fabric's
+//! session access control does: no nonce required). Start: oldest, newest, specified or next commit;
 //! stop: oldest (= start), newest (the height now), or a number — beyond the height means
 //! wait for the blocks to be committed (the Node client asks for 2^53−1). BLOCK_UNTIL_READY
 //! waits; FAIL_IF_NOT_READY answers NOT_FOUND for a block not yet there. Each seek ends with a
@@ -17,9 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
-use sfcbc_fabric::msp::ValidityTime;
 use sfcbc_fabric::protos::common::{
-    Block, ChannelHeader, Envelope, HeaderType, Payload, Status as CommonStatus,
+    Block, ChannelHeader, Envelope, HeaderType, Payload, SignatureHeader, Status as CommonStatus,
 };
 use sfcbc_fabric::protos::orderer::seek_info::SeekBehavior;
 use sfcbc_fabric::protos::orderer::seek_position::Type as SeekType;
@@ -31,7 +31,7 @@ use sfcbc_fabric::protos::protos::{
     filtered_transaction,
 };
 use sfcbc_fabric::protos::rwset::TxPvtReadWriteSet;
-use sfcbc_fabric::tx::{check_signed_envelope, parse_envelope_bytes};
+use sfcbc_fabric::tx::parse_envelope_bytes;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
@@ -133,18 +133,22 @@ impl DeliverService {
         let Some(ch) = self.peer.channel(&chdr.channel_id) else {
             return Some(CommonStatus::NotFound);
         };
-        let requester = match check_signed_envelope(
-            envelope,
-            None,
-            ch.config.msps(),
-            ValidityTime::AsFabric,
-        ) {
-            Ok(c) => c.creator,
-            Err(e) => {
-                tracing::debug!(channel = chdr.channel_id, error = %e, "deliver request refused");
-                return Some(CommonStatus::Forbidden);
-            }
+        // Fabric's session access control takes the envelope as signed data (payload,
+        // creator, signature): no nonce needed, and the official clients send none.
+        let Ok(shdr) = SignatureHeader::decode(header.signature_header.as_slice()) else {
+            return Some(CommonStatus::BadRequest);
         };
+        let Some(requester) = ch.validated_identity(&shdr.creator) else {
+            tracing::debug!(
+                channel = chdr.channel_id,
+                "deliver request refused: creator not valid"
+            );
+            return Some(CommonStatus::Forbidden);
+        };
+        if let Err(e) = requester.verify(&envelope.payload, &envelope.signature) {
+            tracing::debug!(channel = chdr.channel_id, error = %e, "deliver request refused: bad signature");
+            return Some(CommonStatus::Forbidden);
+        }
         if let Err(e) = ch
             .config
             .evaluate(READERS, std::slice::from_ref(&requester))
