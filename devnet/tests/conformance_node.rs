@@ -35,6 +35,9 @@ use tokio::sync::oneshot;
 const CHANNEL: &str = "conformance";
 const SFC_CC: &str = "sfc";
 const NODE_CC: &str = "nodecc";
+/// The same Node package under a second name with the channel's default policy
+/// (`/Channel/Application/Endorsement` = MAJORITY: both orgs with two).
+const NODE_MAJORITY_CC: &str = "nodecc-majority";
 /// Either org may endorse (the gateway endorses on its own org); private data is written to an
 /// org's implicit collection with `endorsingOrganizations` = that org, as Fabric 2.5 requires.
 const POLICY: &str = "OR('Org1MSP.peer','Org2MSP.peer')";
@@ -168,7 +171,7 @@ fn connection_json(net: &Network) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "channel": CHANNEL,
-        "chaincodes": { "node": NODE_CC, "sfc": SFC_CC },
+        "chaincodes": { "node": NODE_CC, "nodeMajority": NODE_MAJORITY_CC, "sfc": SFC_CC },
         "orderer": net.orderer_address().to_string(),
         "orgs": orgs,
     })
@@ -320,6 +323,12 @@ async fn official_node_gateway_and_shim_against_devnet() {
                 )
             });
     }
+    net.commit_chaincode(
+        CHANNEL,
+        ChaincodeSpec::new(NODE_MAJORITY_CC, &node_package.package_id),
+    )
+    .await
+    .expect("commit the MAJORITY chaincode");
     net.wait_for_height(CHANNEL, 1).await.unwrap();
     let config_path = dir.join("connection.json");
     std::fs::write(

@@ -108,9 +108,8 @@ test('transient data: a private write endorsed by Org1 only; the hash is public,
     assert.equal(utf8(await org2cc.evaluateTransaction('phash', collection, key)), sha256hex(value));
     const e = await rejects(org2cc.evaluateTransaction('pget', collection, key), GatewayError);
     assert.ok(e.details.length > 0, 'error details');
-    // The transaction in the block carries no private value.
-    const blocks = await org2.network.getBlockEvents({ startBlock: status.blockNumber });
-    const [block] = await collect(blocks, () => true);
+    // The transaction in the block carries no private value (the block read through qscc).
+    const block = await blockOf(org2, status.transactionId);
     assert.ok(!Buffer.from(block.serializeBinary()).includes(Buffer.from(value)), 'private value leaked into the block');
 });
 
@@ -120,11 +119,35 @@ test('endorsingOrganizations steers endorsement to the named org', async () => {
     const submitted = await cc.submitAsync('put', { arguments: [key, 'x'], endorsingOrganizations: ['Org2MSP'] });
     const status = await submitted.getStatus();
     assert.equal(status.code, StatusCode.VALID);
-    const blocks = await org1.network.getBlockEvents({ startBlock: status.blockNumber });
-    const [block] = await collect(blocks, () => true);
-    const endorsers = endorserMspIds(block, status.transactionId);
-    assert.deepEqual(endorsers, ['Org2MSP']);
+    assert.deepEqual(endorserMspIds(await blockOf(org1, status.transactionId), status.transactionId), ['Org2MSP']);
 });
+
+test('a MAJORITY (both orgs) chaincode: the gateway collects both endorsements itself', async () => {
+    const both = org1.contract('nodeMajority');
+    const key = unique('majority');
+    const submitted = await both.submitAsync('put', { arguments: [key, 'm'] });
+    const status = await submitted.getStatus();
+    assert.equal(status.code, StatusCode.VALID);
+    assert.deepEqual(endorserMspIds(await blockOf(org1, status.transactionId), status.transactionId), ['Org1MSP', 'Org2MSP']);
+    // Its own namespace: the same key is absent from the other chaincode.
+    assert.equal(utf8(await both.evaluateTransaction('get', key)), 'm');
+    assert.equal(utf8(await cc.evaluateTransaction('exists', key)), 'false');
+    // Endorsed by one org only, the transaction fails validation (policy not satisfied).
+    const one = await both.submitAsync('put', { arguments: [unique('one'), 'x'], endorsingOrganizations: ['Org1MSP'] });
+    const s1 = await one.getStatus();
+    assert.equal(s1.code, StatusCode.ENDORSEMENT_POLICY_FAILURE);
+    // A failing transaction reports the endorsing peers' details.
+    const e = await rejects(both.submitTransaction('fail', 'boom-majority'), EndorseError);
+    assert.equal(e.code, grpc.status.ABORTED);
+    assert.ok(e.details.length >= 1);
+    assert.match(e.details[0].message, /chaincode response 500, boom-majority/);
+});
+
+// The block holding `txId`, read through the peer's qscc (GetBlockByTxID).
+async function blockOf(conn, txId) {
+    const bytes = await conn.network.getContract('qscc').evaluateTransaction('GetBlockByTxID', config.channel, txId);
+    return common.Block.deserializeBinary(bytes);
+}
 
 function endorserMspIds(block, txId) {
     for (const data of block.getData().getDataList_asU8()) {
@@ -134,9 +157,9 @@ function endorserMspIds(block, txId) {
         if (ch.getTxId() !== txId) continue;
         const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
         const action = peer.ChaincodeActionPayload.deserializeBinary(tx.getActionsList()[0].getPayload_asU8());
-        return action.getAction().getEndorsementsList().map((en) => {
-            return msp.SerializedIdentity.deserializeBinary(en.getEndorser_asU8()).getMspid();
-        }).sort();
+        return action.getAction().getEndorsementsList()
+            .map((en) => msp.SerializedIdentity.deserializeBinary(en.getEndorser_asU8()).getMspid())
+            .sort();
     }
     throw new Error(`tx ${txId} is not in block ${block.getHeader().getNumber()}`);
 }
