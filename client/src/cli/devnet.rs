@@ -434,11 +434,11 @@ fn down(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
 
 async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
     let dir = dir_of(d);
-    let path = ctx
-        .global
-        .profile
-        .clone()
-        .unwrap_or_else(|| dir.join("profile.yaml"));
+    // An explicit --dir names the devnet; else --profile (or $SFCBC_PROFILE), else the default.
+    let path = match (&d.dir, &ctx.global.profile) {
+        (None, Some(p)) => p.clone(),
+        _ => dir.join("profile.yaml"),
+    };
     let p = Profile::load(&path)?;
     let pid = read_pid(&dir).filter(|p| alive(*p));
     let mut rows = Vec::new();

@@ -245,6 +245,8 @@ struct Dropped {
 /// Everything the scenarios share.
 struct Stage<'a> {
     owner: SfcContract,
+    /// The owner's contract through each hop SP's own gateway (private sharing goes there).
+    owner_via_sp: Vec<SfcContract>,
     chain: Chain,
     psiids: Vec<String>,
     hop_addrs: Vec<SocketAddr>,
@@ -396,6 +398,7 @@ async fn demo(
     let dst = free_udp("127.0.0.11")?;
 
     // Accounts at each SP, credentials and endpoints shared privately.
+    let mut owner_via_sp = Vec::new();
     for (i, sp) in a.sps.iter().enumerate() {
         let admin = p.select(Some(&format!("Admin@{sp}")))?;
         let g = p.connect(&admin, None).await?;
@@ -405,6 +408,7 @@ async fn demo(
             .with_context(|| format!("RegisterAccount at {sp}"))?;
         let via_sp = p.connect(&owner_id, Some(sp)).await?;
         let sfc = SfcContract::new(via_sp.network(&channel).contract(p.chaincode.clone()));
+        owner_via_sp.push(sfc.clone());
         sfc.share_auth(&chain, &psiids[i], ACCOUNT, SECRET)
             .await
             .with_context(|| format!("ShareAuth {}", psiids[i]))?;
@@ -470,6 +474,7 @@ async fn demo(
 
     let mut stage = Stage {
         owner,
+        owner_via_sp,
         chain: chain.clone(),
         psiids: psiids.clone(),
         hop_addrs: hop_addrs.clone(),
@@ -594,7 +599,7 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
         "wrong credentials: the owner re-shares a wrong secret with {sp2}"
     ));
     let c = st.chain.clone();
-    let via = st.owner.clone();
+    let via = st.owner_via_sp[1].clone();
     via.share_auth(&c, &sp2, "user1", WRONG_SECRET)
         .await
         .context("ShareAuth (wrong secret)")?;
