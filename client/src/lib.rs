@@ -19,6 +19,7 @@ pub mod contract;
 pub mod error;
 pub mod events;
 pub mod gateway;
+pub mod k8s;
 pub mod local_ledger;
 pub mod network;
 pub mod profile;
