@@ -590,3 +590,50 @@ async fn throughput_probe() {
     );
     net.stop().await;
 }
+
+/// The chaincode server goes away: each peer's endorsement fails in the peer (status 500
+/// without payload), so the gateway tries every peer and reports each one, as Fabric does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_chaincode_server_fails_on_every_peer_with_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let cc = kv_server().await;
+    let net = network(dir.path(), &cc).await;
+    let gw = gateway(&net, "Org2").await;
+    let kvm = gw.network(CHANNEL).contract("kvm");
+    kvm.submit_transaction("put", &["x", "1"]).await.unwrap();
+    drop(cc);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let e = kvm
+        .evaluate_transaction("get", &["x"])
+        .await
+        .expect_err("no chaincode server");
+    let g = e.gateway().expect("gateway error");
+    assert_eq!(g.code, tonic::Code::Aborted, "{e}");
+    assert_eq!(
+        g.message, "failed to evaluate transaction, see attached details for more info",
+        "{e}"
+    );
+    let mut orgs: Vec<&str> = g.details.iter().map(|d| d.msp_id.as_str()).collect();
+    orgs.sort();
+    assert_eq!(orgs, ["Org1MSP", "Org2MSP", "Tenant1MSP"], "{e}");
+    assert_eq!(
+        g.details[0].msp_id, "Org2MSP",
+        "the gateway's own peer first"
+    );
+    assert!(
+        g.details
+            .iter()
+            .all(|d| d.message.starts_with("error in simulation: ")),
+        "{g:?}"
+    );
+    let e = kvm
+        .submit_transaction("put", &["x", "2"])
+        .await
+        .expect_err("no chaincode server");
+    assert_eq!(
+        e.gateway().map(|g| g.code),
+        Some(tonic::Code::Aborted),
+        "{e}"
+    );
+    net.stop().await;
+}
