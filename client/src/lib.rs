@@ -27,6 +27,7 @@ pub mod proposal;
 pub mod sf;
 pub mod sfc;
 pub mod tools;
+pub mod ui;
 
 pub use checkpoint::{Checkpoint, FileCheckpointer, InMemoryCheckpointer};
 pub use contract::{Contract, ProposalBuilder};
