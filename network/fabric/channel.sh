@@ -12,7 +12,7 @@
 # every member's peer lists every member's peer. Idempotent.
 # Env: see env.sh; BATCH_TIMEOUT, MAX_MESSAGE_COUNT, RAFT_TICK_INTERVAL go into the channel.
 set -euo pipefail
-# shellcheck source=env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 need_fabric peer configtxgen osnadmin discover
 
@@ -116,7 +116,7 @@ Profiles:
         BlockValidation: {Type: ImplicitMeta, Rule: "ANY Writers"}
       Capabilities: *OrdererCapabilities
     Application:
-      Organizations: [$(IFS=,; echo "${MEMBERS[*]/#/*}" | sed 's/,/, /g')]
+      Organizations: [$(refs="${MEMBERS[*]/#/*}"; echo "${refs// /, }")]
       Policies:
         Readers: {Type: ImplicitMeta, Rule: "ANY Readers"}
         Writers: {Type: ImplicitMeta, Rule: "ANY Writers"}
@@ -163,7 +163,7 @@ for o in "${MEMBERS[@]}"; do
   (
     use_org "$o" Admin
     if peer channel list 2>/dev/null | grep -qx "$CHANNEL"; then exit 0; fi
-    for try in 1 2 3 4 5 6 7 8 9 10; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
       peer channel join -b "$BLOCK" >>"$SFCBC_NET/logs/cli.log" 2>&1 && exit 0
       sleep 0.5
     done

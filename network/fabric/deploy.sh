@@ -22,7 +22,7 @@
 # is a no-op; a change approves and commits the next sequence (set SEQUENCE to force one).
 # Prints PACKAGE_ID=... last. Env: see env.sh; SFCBC_MANAGER_MSP (default ManagerMSP).
 set -euo pipefail
-# shellcheck source=env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 need_fabric peer discover cryptogen
 

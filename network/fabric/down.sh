@@ -3,7 +3,7 @@
 # orderer, the peers, sfcbc-ccaas serve). Keeps $SFCBC_NET (crypto, ledgers, logs) unless
 # PURGE=1, which removes it.
 set -uo pipefail
-# shellcheck source=env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 shopt -s nullglob
 pids=()

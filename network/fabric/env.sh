@@ -11,7 +11,7 @@
 #   HOST             loopback address everything listens on (default 127.0.0.1)
 #   BATCH_TIMEOUT    orderer BatchTimeout baked into new channels (default 500ms)
 #   SFCBC_CCAAS      the sfcbc-ccaas binary (default: on PATH, else target/debug or release)
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables used by the scripts that source this
 
 SFCBC_FABRIC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SFCBC_REPO="$(cd "$SFCBC_FABRIC_DIR/../.." && pwd)"

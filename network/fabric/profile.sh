@@ -8,7 +8,7 @@
 # present). Default output: $SFCBC_NET/profile.yaml, with paths relative to it; a profile
 # written elsewhere gets absolute paths. Prints the file's path.
 set -euo pipefail
-# shellcheck source=env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 OUT="$SFCBC_NET/profile.yaml" CC=sfc IDENTITY=User1@Tenant1 CHANNELS=()
 while (($#)); do
@@ -39,7 +39,7 @@ ORGS_ABS="$NETABS/organizations"
   echo "# written by network/fabric/profile.sh; format: client/src/profile.rs"
   echo "name: fabric-$PORT_BASE"
   echo "chaincode: $CC"
-  echo "channels: [$(IFS=,; echo "${CHANNELS[*]}" | sed 's/,/, /g')]"
+  chs="${CHANNELS[*]}"; echo "channels: [${chs// /, }]"
   echo "default_identity: $IDENTITY"
   echo "orderer:"
   echo "  endpoint: $HOST:$ORDERER_PORT"

@@ -8,7 +8,7 @@
 # Channels come next: channel.sh. Idempotent: re-running restarts only dead processes.
 # RESET=1 wipes $SFCBC_NET first. Env: see env.sh (FABRIC_BIN, SFCBC_NET, PORT_BASE, ...).
 set -euo pipefail
-# shellcheck source=env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 need_fabric peer orderer cryptogen configtxgen osnadmin discover
 [[ -f "$FABRIC_CONFIG/core.yaml" && -f "$FABRIC_CONFIG/orderer.yaml" ]] \
@@ -113,12 +113,14 @@ for o in "${SFCBC_ORGS[@]}"; do
   ENVS=("CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG={\"peername\":\"peer0$(org_name "$o" | tr '[:upper:]' '[:lower:]')\"}")
   start "$name" "$SFCBC_NET/$name" "$FABRIC_BIN/peer" node start
 done
-wait_port "$ORDERER_PORT" 60 && wait_port "$ORDERER_ADMIN_PORT" 30 \
-  || { tail -20 "$SFCBC_NET/logs/orderer.log"; die "orderer does not listen"; }
+if ! wait_port "$ORDERER_PORT" 60 || ! wait_port "$ORDERER_ADMIN_PORT" 30; then
+  tail -20 "$SFCBC_NET/logs/orderer.log"; die "orderer does not listen"
+fi
 for o in "${SFCBC_ORGS[@]}"; do
   name="$(peer_host "$o")"
-  wait_port "$(peer_port "$o")" 60 && pid_alive "$SFCBC_NET/pids/$name.pid" \
-    || { tail -20 "$SFCBC_NET/logs/$name.log"; die "$name does not listen on $(peer_port "$o")"; }
+  if ! wait_port "$(peer_port "$o")" 60 || ! pid_alive "$SFCBC_NET/pids/$name.pid"; then
+    tail -20 "$SFCBC_NET/logs/$name.log"; die "$name does not listen on $(peer_port "$o")"
+  fi
 done
 pid_alive "$SFCBC_NET/pids/orderer.pid" || { tail -20 "$SFCBC_NET/logs/orderer.log"; die "orderer died"; }
 
