@@ -129,7 +129,8 @@ async fn sfc_over_a_devnet() {
     let f = fixture().await;
     let tenant_gw = gateway(&f.net, "Tenant1").await;
     let owner = SfcContract::new(tenant_gw.network(CHANNEL).contract(CC));
-    let sp1 = SfcContract::new(gateway(&f.net, "Org1").await.network(CHANNEL).contract(CC));
+    let sp1_gw = gateway(&f.net, "Org1").await;
+    let sp1 = SfcContract::new(sp1_gw.network(CHANNEL).contract(CC));
 
     // submit + commit status VALID; evaluate from another org's gateway
     let chain = owner
@@ -211,6 +212,36 @@ async fn sfc_over_a_devnet() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(ch.transient().is_empty(), "transient store purged");
+    }
+    // DeliverWithPrivateData: the SP's user on the SP's peer gets the private rwset, the
+    // owner on its own peer (not a member) gets the block without it
+    let share_tx = w.tx_id.clone();
+    let share_block = at
+        .ledger
+        .snapshot()
+        .unwrap()
+        .tx_location(&share_tx)
+        .unwrap()
+        .unwrap();
+    for (gw, expect_private) in [(sp1_gw.clone(), true), (tenant_gw.clone(), false)] {
+        let mut pvt = gw
+            .network(CHANNEL)
+            .block_and_private_data_events(EventsOptions::start_block(share_block.block_num))
+            .await
+            .expect("deliver with private data");
+        let b = tokio::time::timeout(Duration::from_secs(10), pvt.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            b.block.unwrap().header.unwrap().number,
+            share_block.block_num
+        );
+        assert_eq!(
+            b.private_data_map.contains_key(&share_block.tx_num),
+            expect_private
+        );
     }
     let w = sp1
         .register_account("alice", &secret)
