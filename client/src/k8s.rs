@@ -7,7 +7,7 @@
 //!   `/metrics` + `/healthz`, and the `[gateway]` of the org's peer with the MSP mounted from
 //!   the org's Secret (never rendered here: it is made from files, see `network/k8s/`);
 //! - a `Deployment` (one replica, `Recreate`: one SF instance per registered address) running
-//!   `sfcbc sf run --config /etc/sfcbc/sf.toml` as a non-root user on a read-only root;
+//!   `sfcbc sf run --config /etc/sfcbc/config/sf.toml` as a non-root user on a read-only root;
 //! - a `Service` whose name and namespace are the hop's address: the chain's addresses become
 //!   in-cluster Service names (`sf-chain1-org1-namewriter-1.org1.svc.cluster.local:9001`);
 //! - a `NetworkPolicy` that admits UDP to the SF's port only from the previous hop's pods (the
@@ -35,7 +35,7 @@ use crate::sf::config::{GatewayConfig, HopRef, SfConfig};
 use crate::sf::function::FunctionConfig;
 
 /// Where the container finds things (the Deployment mounts them there).
-pub const CONFIG_DIR: &str = "/etc/sfcbc";
+pub const CONFIG_DIR: &str = "/etc/sfcbc/config";
 pub const MSP_DIR: &str = "/etc/sfcbc/msp";
 pub const TLS_CA: &str = "/etc/sfcbc/tls/ca.crt";
 pub const SPOOL: &str = "/var/lib/sfcbc/spool.jsonl";

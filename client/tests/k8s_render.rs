@@ -220,7 +220,7 @@ fn addresses_become_services_and_deployments_mount_their_config() {
         let c = &spec["containers"][0];
         assert_eq!(
             c["args"],
-            serde_json::json!(["sf", "run", "--config", "/etc/sfcbc/sf.toml"])
+            serde_json::json!(["sf", "run", "--config", "/etc/sfcbc/config/sf.toml"])
         );
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/healthz");
