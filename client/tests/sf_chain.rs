@@ -659,3 +659,100 @@ async fn shutdown_with_the_peer_down_spools_and_does_not_hang() {
     sf.shutdown().await;
     assert!(!spool.exists());
 }
+
+/// `proxy`: the datagram goes through a local UDP network function; one that does not
+/// answer in time means a drop, recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_function_round_trips_through_a_local_network_function() {
+    let net = Net::new().await;
+    let src = free_addr("127.0.0.10");
+    let dst = free_addr("127.0.0.11");
+    let hops = [hop(0, 1, free_addr("127.0.0.2"), "none")];
+    net.create_chain("px", &hops, None, src, dst, &[]).await;
+    let nf = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = nf.local_addr().unwrap();
+    // The network function upper-cases, and ignores datagrams starting with "ignore".
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = nf.recv_from(&mut buf).await {
+            if buf[..n].starts_with(b"ignore") {
+                continue;
+            }
+            let _ = nf.send_to(&buf[..n].to_ascii_uppercase(), from).await;
+        }
+    });
+    let sink = UdpSocket::bind(dst).await.unwrap();
+    let source = UdpSocket::bind(src).await.unwrap();
+    let sf = net
+        .start_sf(
+            &[("px", &hops[0])],
+            FunctionConfig::Proxy {
+                target,
+                timeout_ms: 200,
+            },
+            |_| {},
+        )
+        .await;
+    source
+        .send_to(b"shout this", hops[0].address)
+        .await
+        .unwrap();
+    let (got, _) = recv_within(&sink, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(got, b"SHOUT THIS");
+    let recs = net.wait_records("px", &hops[0].psiid, 1).await;
+    assert_eq!(recs[0].output_hash, sha(b"SHOUT THIS"));
+    source.send_to(b"ignore me", hops[0].address).await.unwrap();
+    let e = net
+        .wait_error("px", &hops[0].psiid, &sha(b"ignore me"))
+        .await;
+    assert!(e.detail.contains("no reply"), "{}", e.detail);
+    assert_eq!(sf.metrics.dropped_count("function"), 1);
+    sf.shutdown().await;
+}
+
+/// The record queue is bounded: with the peer down and the queue full, queuing waits
+/// (back-pressure) instead of growing or dropping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_record_queue_applies_backpressure() {
+    let net = Net::new().await;
+    let hops = [hop(0, 1, free_addr("127.0.0.2"), "none")];
+    net.create_chain(
+        "bp",
+        &hops,
+        None,
+        free_addr("127.0.0.10"),
+        free_addr("127.0.0.11"),
+        &[],
+    )
+    .await;
+    net.ledger.set_available(false);
+    let config = RecordsConfig {
+        batch_size: 1,
+        queue_capacity: 2,
+        max_in_flight: 1,
+        retry_initial_ms: 20,
+        drain_timeout_ms: 5_000,
+        ..RecordsConfig::default()
+    };
+    let metrics = Metrics::new("t");
+    let (r, task) = Recorder::start(net.sp_ledger(0), config, metrics.clone());
+    let psiid = hops[0].psiid.clone();
+    let mut queued = 0;
+    for i in 0..10 {
+        let f = r.record("bp", &psiid, rec(i, &format!("i{i}"), &format!("o{i}")));
+        if tokio::time::timeout(Duration::from_millis(200), f)
+            .await
+            .is_err()
+        {
+            break;
+        }
+        queued += 1;
+    }
+    assert!(queued < 10, "queuing never blocked");
+    assert_eq!(metrics.queue_depth.get(), queued as i64);
+    net.ledger.set_available(true);
+    drop(r);
+    let report = task.await.unwrap();
+    assert_eq!(report.committed, queued as u64);
+    assert_eq!(report.lost, 0);
+}

@@ -157,15 +157,16 @@ impl Recorder {
         (recorder, handle)
     }
 
+    /// Waits for room, then queues (cancel-safe: nothing is counted until it is queued).
     async fn send(&self, job: Job) {
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        self.metrics
-            .queue_depth
-            .set(self.pending.load(Ordering::SeqCst));
-        if let Err(mpsc::error::SendError(job)) = self.tx.send(job).await {
+        match self.tx.reserve().await {
+            Ok(permit) => {
+                let n = self.pending.fetch_add(1, Ordering::SeqCst) + 1;
+                self.metrics.queue_depth.set(n);
+                permit.send(job);
+            }
             // Only after the worker stopped, which it does when every sender is gone.
-            tracing::error!("recorder stopped; record lost: {job:?}");
-            self.pending.fetch_sub(1, Ordering::SeqCst);
+            Err(_) => tracing::error!("recorder stopped; record lost: {job:?}"),
         }
     }
 
