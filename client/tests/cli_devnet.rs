@@ -255,6 +255,72 @@ fn devnet_up_then_gateway_commands_then_down() {
     let trace = json(h, &["trace", "c1", "--payload", "hello"]);
     assert_eq!(trace["complete"], false);
 
+    // One channel per chain: `chain create` has the devnet create sfc-c3 with exactly the
+    // owner's org, the hops' SPs and the manager; Org2 holds no copy and cannot query it.
+    json(
+        h,
+        &[
+            "chain",
+            "create",
+            "c3",
+            "--hop",
+            "Org1:NameWriter:1=127.0.0.2:9002,address",
+            "--hop",
+            "Org3:NameWriter:1=127.0.0.4:9002,hash",
+        ],
+    );
+    let profile = std::fs::read_to_string(h.join("devnet/profile.yaml")).unwrap();
+    assert!(profile.contains("- sfc-c3"), "{profile}");
+    let ledgers =
+        |org: &str| net.join(format!("peers/peer0.{org}.example.com/ledgers/sfc-c3.redb"));
+    for org in ["tenant1", "org1", "org3", "manager"] {
+        assert!(ledgers(org).exists(), "{org} has no sfc-c3 ledger");
+    }
+    assert!(!ledgers("org2").exists(), "Org2 holds a copy of sfc-c3");
+    let o = sfcbc(
+        h,
+        &[
+            "-i",
+            "User1@Org2",
+            "--channel",
+            "sfc-c3",
+            "chain",
+            "show",
+            "c3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("access denied"));
+    assert_eq!(
+        json(h, &["-i", "User1@Org3", "chain", "show", "c3"])["id"],
+        "c3"
+    );
+    // Only the manager's admin may have channels made: a tenant's signed request is refused.
+    let sock = net.join("admin.sock");
+    let user = sfcbc_fabric::MspDir::load(net.join(
+        "organizations/peerOrganizations/tenant1.example.com/users/User1@tenant1.example.com/msp",
+    ))
+    .unwrap()
+    .signer("Tenant1MSP")
+    .unwrap();
+    let request = r#"{"name":"sfc-evil","orgs":["Tenant1MSP"]}"#;
+    let line = serde_json::json!({
+        "request": request,
+        "creator": hex::encode(user.serialize()),
+        "signature": hex::encode(user.sign(request.as_bytes())),
+    });
+    let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    use std::io::{BufRead as _, Write as _};
+    writeln!(stream, "{line}").unwrap();
+    let mut answer = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut answer)
+        .unwrap();
+    assert!(
+        answer.contains("\"ok\":false") && answer.contains("ManagerMSP"),
+        "{answer}"
+    );
+
     let o = ok(h, &["devnet", "down"]);
     assert!(o.contains("stopped"), "{o}");
     let code = devnet.0.wait().unwrap();

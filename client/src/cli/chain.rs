@@ -7,7 +7,10 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use sfcbc_chaincode::types::{Chain, ChainSpec, Hop, Validation};
 
-use super::{Ctx, output};
+use sfcbc_client::SfcContract;
+use sfcbc_client::profile::{Profile, Selected};
+
+use super::{Ctx, devnet, output};
 
 #[derive(Debug, Subcommand)]
 pub enum ChainCmd {
@@ -122,11 +125,15 @@ pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
     match cmd {
         ChainCmd::Create(a) => {
             let spec = spec(&a)?;
-            let (_, _, sfc) = ctx.sfc(Some(&a.chain)).await?;
+            let (p, sel, g) = ctx.gateway().await?;
+            let channel = channel_for_new_chain(ctx, &p, &sel, &spec).await?;
+            let sfc = SfcContract::new(g.network(&channel).contract(p.chaincode.clone()));
+            // (A channel created just now is ready: the devnet answers once its peers have
+            // block 0 and the chaincode definition.)
             let chain = sfc
                 .create_chain(&spec)
                 .await
-                .with_context(|| format!("CreateChain {}", a.chain))?;
+                .with_context(|| format!("CreateChain {} on channel {channel}", a.chain))?;
             print_chain(ctx, &chain)
         }
         ChainCmd::Update(a) => {
@@ -178,6 +185,52 @@ pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The channel a new chain goes on: `--channel`, else `sfc-CHAIN` — created now when the
+/// profile is a running devnet's (by its manager's admin, with exactly the owner's org, the
+/// hop SPs' orgs and the manager's) — else the profile's default channel.
+async fn channel_for_new_chain(
+    ctx: &Ctx,
+    p: &Profile,
+    owner: &Selected,
+    spec: &ChainSpec,
+) -> anyhow::Result<String> {
+    if let Some(c) = &ctx.global.channel {
+        return Ok(c.clone());
+    }
+    let own = format!("sfc-{}", spec.id);
+    if p.channels.contains(&own) {
+        return Ok(own);
+    }
+    let mut orgs = vec![owner.msp_id.clone()];
+    for h in &spec.hops {
+        if !orgs.contains(&h.sp_msp) {
+            orgs.push(h.sp_msp.clone());
+        }
+    }
+    let manager = p.org("Manager").ok().map(|(_, o)| o.msp_id.clone());
+    if let Some(m) = &manager
+        && !orgs.contains(m)
+    {
+        orgs.push(m.clone());
+    }
+    if let Some(m) = manager
+        && let Ok(admin) = p.select(Some(&format!("Admin@{m}")))
+    {
+        let signer = admin.signer()?;
+        if devnet::request_channel(&ctx.profile_path(), &signer, &own, &orgs).await? {
+            if !ctx.global.json {
+                eprintln!(
+                    "created channel {own} for {} with chaincode {}",
+                    orgs.join(", "),
+                    p.chaincode
+                );
+            }
+            return Ok(own);
+        }
+    }
+    ctx.channel(p, Some(&spec.id))
 }
 
 /// A chain as a header and a table of hops.

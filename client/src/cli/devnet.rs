@@ -7,6 +7,11 @@
 //! `down` signals that pid; `status` reads the profile and asks each peer for its height.
 //! The chaincode server keeps its port across runs (`ccaas.addr`), so the package id and
 //! the committed definitions of a resumed network stay valid.
+//!
+//! One channel per chain (as the paper): while `up` runs it also answers channel requests on
+//! `<dir>/admin.sock` (a Unix socket only its user may open), each signed by an admin of the
+//! manager's org, so `sfcbc chain create CHAIN` can have channel `sfc-CHAIN` created with
+//! exactly the chain's orgs and the chaincode committed on it before `CreateChain`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -381,7 +386,7 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
         );
         println!("Ctrl-C (or `sfcbc devnet down`) stops it; `sfcbc devnet up` again resumes it.");
     }
-    shutdown_signal().await;
+    serve_admin(&devnet, &dir).await;
     if !ctx.global.json {
         println!("stopping devnet…");
     }
@@ -503,4 +508,179 @@ async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
     }
     println!("{t}");
     Ok(())
+}
+
+/// The devnet's admin socket, beside its profile.
+pub const ADMIN_SOCKET: &str = "admin.sock";
+
+/// A request to the devnet's admin socket: `request` (JSON of [`ChannelRequest`]) signed by
+/// the manager org's admin.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct AdminRequest {
+    /// JSON of a [`ChannelRequest`].
+    pub request: String,
+    /// The signer's `msp.SerializedIdentity`, hex.
+    pub creator: String,
+    /// Signature over `request`'s bytes, hex.
+    pub signature: String,
+}
+
+/// Create channel `name` with `orgs` (MSP IDs) and commit the chaincode on it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ChannelRequest {
+    pub name: String,
+    pub orgs: Vec<String>,
+}
+
+/// The manager org of the devnet (the org named `Manager`).
+const MANAGER: &str = "Manager";
+
+/// Serves `<dir>/admin.sock` until SIGINT/SIGTERM.
+async fn serve_admin(devnet: &Devnet, dir: &Path) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let path = dir.join(ADMIN_SOCKET);
+    let _ = std::fs::remove_file(&path);
+    let listener = match tokio::net::UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(
+                "no admin socket at {}: {e}; `chain create` cannot create channels",
+                path.display()
+            );
+            shutdown_signal().await;
+            return;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let conn = tokio::select! {
+            _ = &mut stop => break,
+            c = listener.accept() => c,
+        };
+        let Ok((stream, _)) = conn else { continue };
+        let (read, mut write) = stream.into_split();
+        let mut line = String::new();
+        let handled = tokio::time::timeout(Duration::from_secs(60), async {
+            BufReader::new(read).read_line(&mut line).await.ok()?;
+            let answer = match admin_request(devnet, dir, &line).await {
+                Ok(channel) => serde_json::json!({ "ok": true, "channel": channel }),
+                Err(e) => serde_json::json!({ "ok": false, "error": format!("{e:#}") }),
+            };
+            write.write_all(format!("{answer}\n").as_bytes()).await.ok()
+        })
+        .await;
+        if handled.is_err() {
+            tracing::warn!("admin request timed out");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Checks and carries out one admin request; returns the channel.
+async fn admin_request(devnet: &Devnet, dir: &Path, line: &str) -> anyhow::Result<String> {
+    use sfcbc_fabric::msp::{MspRole, MspVerifier, ValidityTime};
+    let req: AdminRequest = serde_json::from_str(line.trim()).context("bad admin request")?;
+    let manager = devnet.network.peer(MANAGER).with_context(|| {
+        format!("this devnet has no {MANAGER} org to authorize channel requests")
+    })?;
+    let creator = hex::decode(&req.creator).context("creator is not hex")?;
+    let signature = hex::decode(&req.signature).context("signature is not hex")?;
+    let identity = sfcbc_fabric::Identity::from_serialized(&creator)?;
+    let verifier = MspVerifier::new(&manager.org.msp_config()?)?;
+    let valid = verifier
+        .validate(&identity, ValidityTime::AsFabric)
+        .map_err(|e| anyhow::anyhow!("not an identity of {}: {e}", manager.msp_id()))?;
+    if !valid.has_role(MspRole::Admin) {
+        bail!("only an admin of {} may create channels", manager.msp_id());
+    }
+    valid
+        .verify(req.request.as_bytes(), &signature)
+        .map_err(|e| anyhow::anyhow!("the request's signature does not verify: {e}"))?;
+    let ch: ChannelRequest = serde_json::from_str(&req.request).context("bad channel request")?;
+    if !devnet.network.channels().contains(&ch.name) {
+        devnet.network.create_channel(&ch.name, &ch.orgs).await?;
+        let msps: Vec<String> = devnet
+            .network
+            .peers()
+            .iter()
+            .filter(|p| {
+                ch.orgs
+                    .iter()
+                    .any(|o| o == p.msp_id() || *o == p.org.spec.name)
+            })
+            .map(|p| p.msp_id().to_owned())
+            .collect();
+        devnet
+            .network
+            .commit_chaincode(
+                &ch.name,
+                ChaincodeSpec::new(CHAINCODE, &devnet.package_id)
+                    .with_policy(any_peer_policy(&msps)),
+            )
+            .await?;
+        devnet.network.wait_for_height(&ch.name, 1).await?;
+        profile_of(&devnet.network).save(&dir.join("profile.yaml"))?;
+        tracing::info!(channel = ch.name, orgs = ?ch.orgs, "channel created");
+    }
+    Ok(ch.name)
+}
+
+/// Asks the devnet beside `profile_path` to create channel `name` for `orgs`, signed by
+/// `admin` (the manager org's admin). `Ok(false)`: there is no devnet admin socket there.
+pub async fn request_channel(
+    profile_path: &Path,
+    admin: &sfcbc_fabric::Signer,
+    name: &str,
+    orgs: &[String],
+) -> anyhow::Result<bool> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let Some(sock) = profile_path.parent().map(|d| d.join(ADMIN_SOCKET)) else {
+        return Ok(false);
+    };
+    if !sock.exists() {
+        return Ok(false);
+    }
+    let stream = tokio::net::UnixStream::connect(&sock)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot reach the devnet at {} (is `sfcbc devnet up` running?)",
+                sock.display()
+            )
+        })?;
+    let request = serde_json::to_string(&ChannelRequest {
+        name: name.to_owned(),
+        orgs: orgs.to_vec(),
+    })?;
+    let req = AdminRequest {
+        signature: hex::encode(admin.sign(request.as_bytes())),
+        creator: hex::encode(admin.serialize()),
+        request,
+    };
+    let (read, mut write) = stream.into_split();
+    write
+        .write_all(format!("{}\n", serde_json::to_string(&req)?).as_bytes())
+        .await?;
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        BufReader::new(read).read_line(&mut line),
+    )
+    .await
+    .context("the devnet did not answer within 60 s")??;
+    let answer: serde_json::Value =
+        serde_json::from_str(line.trim()).context("bad answer from the devnet")?;
+    if answer["ok"] != true {
+        bail!(
+            "the devnet refused to create channel {name}: {}",
+            answer["error"].as_str().unwrap_or("no reason given")
+        );
+    }
+    Ok(true)
 }
