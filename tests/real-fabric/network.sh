@@ -162,6 +162,22 @@ expect_fail "CLI error: unknown chaincode (evaluate)" "$out" "nosuchcc"
 out="$(PROFILE="$WORK/nocc.yaml" cli -i User1@Tenant1 chain create chain9 --hop Org1:NameWriter:1=127.0.0.2:9001)"
 expect_fail "CLI error: unknown chaincode (submit)" "$out" "nosuchcc"
 
+# ------------------------------------------------------------------ MAJORITY policy, mutual TLS
+bash "$F/deploy.sh" --channel sfc-chain1 --name sfcmaj --policy majority >"$WORK/deploy-maj.log" 2>&1 \
+  || { tail -20 "$WORK/deploy-maj.log"; fail "deploy.sh --policy majority"; }
+bash "$F/profile.sh" --chaincode sfcmaj --out "$WORK/maj.yaml" >/dev/null
+out="$(PROFILE="$WORK/maj.yaml" cli -i User1@Tenant1 chain create m1 --hop Org1:NameWriter:1=127.0.0.2:9001 --hop Org2:NameWriter:1=127.0.0.3:9001)"
+expect_rc0 "MAJORITY endorsement policy (the gateway gathers >= 3 of 5 orgs; the tx commits VALID): chain create" "$out" "owner Tenant1MSP"
+out="$(PROFILE="$WORK/maj.yaml" cli -i User1@Tenant1 auth share m1 Org2:NameWriter:1 --account user1 --secret s3cret-Org2)"
+expect_rc0 "MAJORITY chaincode policy: auth share still endorsed by the SP's org alone (collection policy)" "$out" "_implicit_org_Org2MSP"
+bash "$F/deploy.sh" --channel sfc-chain1 --name sfctls --mtls --address "127.0.0.1:$((PORT_BASE + 91))" >"$WORK/deploy-tls.log" 2>&1 \
+  || { tail -20 "$WORK/deploy-tls.log"; fail "deploy.sh --mtls"; }
+bash "$F/profile.sh" --chaincode sfctls --out "$WORK/tls.yaml" >/dev/null
+out="$(PROFILE="$WORK/tls.yaml" cli -i User1@Tenant1 chain create t1 --hop Org1:NameWriter:1=127.0.0.2:9001)"
+expect_rc0 "mutual TLS between the peers and sfcbc-ccaas serve: chain create" "$out" "owner Tenant1MSP"
+grep -q "mutual_tls=true" "$SFCBC_NET"/logs/ccaas-*.log || fail "no sfcbc-ccaas serve ran with mutual TLS"
+pass "the --mtls server ran with mutual_tls=true"
+
 # ------------------------------------------------------------------ the demo
 if [[ "${SKIP_DEMO:-0}" != 1 ]] && "$SFCBC" demo --help 2>/dev/null | grep -q -- "--profile"; then
   say "sfcbc --profile ... demo --chain demo1 (on sfc-chain1)"
