@@ -7,6 +7,20 @@
 //! rule that matches wins. Chains' first hops come from the ledger (`GetChain`, refreshed on
 //! `ChainUpdated`); a disabled chain's traffic is dropped. Counts per rule are metrics
 //! (`sfcbc_classifier_rule_matches{rule}`) and [`Classifier::counts`].
+//!
+//! ```toml
+//! listen = ["127.0.0.9:9000", "127.0.0.9:9001"] # the first is the chains' `classifier`
+//! metrics = "127.0.0.1:9109"
+//!
+//! [[rules]]
+//! name = "video"
+//! chain = "chain1"
+//! payload_prefix = "VIDEO"          # or payload_prefix_hex = "00ff"
+//! source_prefix = "10.0.0.0/8"
+//! dst_port = 9000
+//!
+//! [gateway]                          # as in the SF config (the manager's identity)
+//! ```
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -380,7 +380,9 @@ impl LedgerView {
     }
 
     /// Follows the chaincode events until `shutdown` fires, reopening the stream with
-    /// back-off when it breaks. Marks the SF ready once every chain is loaded.
+    /// back-off when it breaks. Marks the SF ready once every chain is loaded, and not
+    /// ready while the stream is down (datagrams are still served from the view and
+    /// `CheckIn`).
     pub async fn follow_events(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let max = ms(self.config.events_retry_max_ms).max(Duration::from_millis(100));
         let mut backoff = Duration::from_millis(100);
@@ -434,6 +436,10 @@ impl LedgerView {
                     tracing::warn!("cannot open the event stream: {e}; retrying in {backoff:?}")
                 }
             }
+            // Not following the ledger: /healthz says so until the stream is back.
+            self.metrics
+                .ready
+                .store(false, std::sync::atomic::Ordering::SeqCst);
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(backoff) => {}
