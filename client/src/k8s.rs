@@ -66,7 +66,7 @@ pub struct RenderOptions {
     pub monitoring_namespace: String,
     /// The port of `/metrics` and `/healthz` in each SF pod.
     pub metrics_port: u16,
-    /// The peer gateway's port, for the egress policy.
+    /// The default gateway's port; the egress policy admits the port of each org's endpoint.
     pub gateway_port: u16,
     /// The last hop's destination (CIDR) for its egress policy; anywhere when `None` (the
     /// destination endpoint is shared privately with the last hop's SP, not on the ledger).
@@ -508,7 +508,13 @@ pub fn render_chain(chain: &Chain, opts: &RenderOptions) -> Result<Rendered, Ren
             },
         }));
 
-        objects.push(network_policy(chain, &hops, i, &labels, opts));
+        let gateway_port = config
+            .gateway
+            .as_ref()
+            .and_then(|g| g.endpoint.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .unwrap_or(opts.gateway_port);
+        objects.push(network_policy(chain, &hops, i, &labels, gateway_port, opts));
     }
 
     Ok(Rendered {
@@ -569,6 +575,7 @@ fn network_policy(
     hops: &[HopPlacement],
     i: usize,
     labels: &Value,
+    gateway_port: u16,
     opts: &RenderOptions,
 ) -> Value {
     let me = &hops[i];
@@ -630,7 +637,7 @@ fn network_policy(
                     } ],
                     "ports": [ { "protocol": "UDP", "port": 53 }, { "protocol": "TCP", "port": 53 } ],
                 },
-                { "ports": [ { "protocol": "TCP", "port": opts.gateway_port } ] },
+                { "ports": [ { "protocol": "TCP", "port": gateway_port } ] },
                 to_next,
             ],
         },

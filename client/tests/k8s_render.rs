@@ -361,7 +361,7 @@ fn options_choose_namespaces_gateways_channel_and_functions() {
     };
     opts.namespaces.insert("Org2MSP".into(), "sp-two".into());
     opts.gateways
-        .insert("Org1MSP".into(), "peer0-org1.fabric:7051".into());
+        .insert("Org1MSP".into(), "peer0-org1.fabric:47030".into());
     opts.functions
         .insert("Org3:NameWriter:1".into(), FunctionConfig::Pass);
     let r = render_chain(&demo_chain(), &opts).unwrap();
@@ -369,7 +369,7 @@ fn options_choose_namespaces_gateways_channel_and_functions() {
     let cms = of_kind(&r, "ConfigMap");
     let c1 = SfConfig::from_toml(s(&cms[0]["data"]["sf.toml"])).unwrap();
     let gw = c1.gateway.unwrap();
-    assert_eq!(gw.endpoint, "peer0-org1.fabric:7051");
+    assert_eq!(gw.endpoint, "peer0-org1.fabric:47030");
     assert_eq!(gw.channel, "mychannel");
     assert_eq!(gw.tls_ca, None);
     let c3 = SfConfig::from_toml(s(&cms[2]["data"]["sf.toml"])).unwrap();
@@ -389,6 +389,9 @@ fn options_choose_namespaces_gateways_channel_and_functions() {
     );
     // Hop 2 admits from hop 1 in org1; hop 3 from hop 2 in sp-two.
     let pols = of_kind(&r, "NetworkPolicy");
+    // Egress to each org's own gateway port.
+    assert_eq!(pols[0]["spec"]["egress"][1]["ports"][0]["port"], 47030);
+    assert_eq!(pols[1]["spec"]["egress"][1]["ports"][0]["port"], 7051);
     assert_eq!(
         pols[2]["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
         "sp-two"
