@@ -184,3 +184,52 @@ fn collections_gen_writes_fabric_samples_json() {
     let o = sfcbc(&["collections", "gen", "--sp", "bad msp"], home.path());
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn bad_data_plane_configs_are_explained() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("missing.toml");
+    let o = sfcbc(
+        &["sf", "run", "--config", missing.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("cannot read"), "{}", text(&o));
+    let bad = home.path().join("bad.toml");
+    std::fs::write(&bad, "hops = []\n").unwrap();
+    let o = sfcbc(
+        &["sf", "run", "--config", bad.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("hops"), "{}", text(&o));
+    std::fs::write(&bad, "listen = [\"127.0.0.1:1\"]\nrules = []\ntypo = 1\n").unwrap();
+    let o = sfcbc(
+        &["classifier", "run", "--config", bad.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("typo"), "{}", text(&o));
+    // An SF without [gateway] takes it from the profile: no profile, clear message.
+    std::fs::write(&bad, "[[hops]]\nchain = \"c\"\npsiid = \"Org1:X:1\"\n").unwrap();
+    let o = sfcbc(
+        &["sf", "run", "--config", bad.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("sfcbc devnet up"), "{}", text(&o));
+    let o = sfcbc(
+        &[
+            "send",
+            "--bind",
+            "127.0.0.1:0",
+            "--to",
+            "127.0.0.1:9",
+            "--size",
+            "70000",
+        ],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("UDP maximum"), "{}", text(&o));
+}
