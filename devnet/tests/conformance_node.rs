@@ -591,3 +591,93 @@ async fn deliver_serves_a_seek_envelope_without_a_nonce_as_fabric_does() {
         "Fabric serves a Deliver seek whose SignatureHeader has no nonce (fabric-gateway sends none)"
     );
 }
+
+/// devnet deviation found by the Node client's transient-data test (minimal reproduction, no
+/// Node needed): a transaction that writes ONLY to an org's implicit collection, on a chaincode
+/// whose policy is MAJORITY (here: both orgs), submitted with transient data and no
+/// `endorsingOrganizations`. Fabric 2.5's endorser puts a `ChaincodeCall{name, collection_names:
+/// [coll], no_private_reads}` WITHOUT `disregard_namespace_policy` in the ChaincodeInterest
+/// (`core/endorser/endorser.go` `buildChaincodeInterest`), so discovery
+/// (`discovery/endorsement/endorsement.go` `computePrincipalSets`) requires the chaincode
+/// policy among the collection's members; none satisfies it, the unprotected plan would (Org1 +
+/// Org2), so the gateway answers FAILED_PRECONDITION "requires endorsement from organisation(s)
+/// that are not in the distribution policy of the private data collection(s):
+/// [_implicit_org_Org1MSP]; retry specifying trusted endorsing organizations to protect transient
+/// data" (`internal/pkg/gateway/endorse.go`). devnet's `gateway::plan::requirements`
+/// (devnet/src/gateway/plan.rs) uses only the collection's policy for a namespace without public
+/// writes, plans Org1 alone, and commits the transaction VALID. (Validation agrees with Fabric:
+/// with Org1 named as endorser the same write is VALID on both.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_private_only_write_under_majority_is_refused_as_fabric_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = sfcbc_ccaas::bind("127.0.0.1:0").await.unwrap();
+    let package = build(&PackageSpec {
+        label: "sfcbc_1.0".into(),
+        address: listener.local_addr().unwrap().to_string(),
+        dial_timeout: "10s".into(),
+        tls: None,
+    })
+    .unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(sfcbc_ccaas::serve(
+        listener,
+        ServerConfig::new(&package.package_id),
+        Arc::new(SfcChaincode::default()),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let net = Network::start(NetworkConfig::new(dir.path()).with_orgs(&["Org1", "Org2"]))
+        .await
+        .expect("devnet starts");
+    net.create_channel("majority", &[] as &[&str])
+        .await
+        .unwrap();
+    let id = net.install_package(&package.bytes).unwrap();
+    // No policy: the channel's /Channel/Application/Endorsement, MAJORITY of 2 = both orgs.
+    net.commit_chaincode("majority", ChaincodeSpec::new("sfc", &id))
+        .await
+        .unwrap();
+    net.wait_for_height("majority", 1).await.unwrap();
+    let gw = rust_gateway(&net, "Org1").await;
+    let cc = gw.network("majority").contract("sfc");
+
+    // RegisterAccount writes only to the caller's implicit collection, from the transient map.
+    let register = |user: &'static str, trusted: bool| {
+        let mut p = cc
+            .new_proposal("RegisterAccount")
+            .arg(user)
+            .transient("secret", b"correct horse".to_vec())
+            .transient("salt", vec![7u8; 16]);
+        if trusted {
+            p = p.endorsing_organizations(&["Org1MSP"]);
+        }
+        p.submit()
+    };
+    let trusted = register("trusted", true).await.map(|_| ());
+    let unprotected = register("unprotected", false).await.map(|r| {
+        format!(
+            "devnet endorsed and committed it: {}",
+            String::from_utf8_lossy(&r)
+        )
+    });
+    let _ = stop.send(());
+    net.stop().await;
+
+    trusted.expect("with endorsingOrganizations = [Org1MSP] the write is endorsed and VALID");
+    let err = unprotected.expect_err(
+        "Fabric refuses to send transient data to Org2 (outside the collection's distribution)",
+    );
+    let g = err
+        .gateway()
+        .unwrap_or_else(|| panic!("a gateway error: {err}"));
+    assert_eq!(g.code, tonic::Code::FailedPrecondition, "{g:?}");
+    assert!(
+        g.message.contains(
+            "requires endorsement from organisation(s) that are not in the distribution policy of \
+             the private data collection(s): [_implicit_org_Org1MSP]; retry specifying trusted \
+             endorsing organizations to protect transient data"
+        ),
+        "{g:?}"
+    );
+}

@@ -143,6 +143,26 @@ test('a MAJORITY (both orgs) chaincode: the gateway collects both endorsements i
     assert.match(e.details[0].message, /chaincode response 500, boom-majority/);
 });
 
+test('Fabric 2.5 transient-data rule: a plan reaching orgs outside the collection\'s distribution is refused', async () => {
+    // MAJORITY needs Org2, but the private write goes to Org1's implicit collection only.
+    const both = org1.contract('nodeMajority');
+    const e = await rejects(both.submit('pput', {
+        arguments: ['_implicit_org_Org1MSP', unique('guard')],
+        transientData: { value: 'must-not-reach-org2' },
+    }), EndorseError);
+    assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
+    assert.match(e.message, /requires endorsement from organisation\(s\) that are not in the distribution policy of the private data collection\(s\): \[_implicit_org_Org1MSP\]; retry specifying trusted endorsing organizations to protect transient data/);
+    // With the trusted org named, the same write is endorsed by Org1 alone and VALID: a write to
+    // Org1's implicit collection is validated against Org1's Endorsement policy, and with no
+    // public write the chaincode's MAJORITY policy is not checked (Fabric's key-level validator).
+    const ok = await both.submitAsync('pput', {
+        arguments: ['_implicit_org_Org1MSP', unique('guard')],
+        transientData: { value: 'v' },
+        endorsingOrganizations: ['Org1MSP'],
+    });
+    assert.equal((await ok.getStatus()).code, StatusCode.VALID);
+});
+
 // The block holding `txId`, read through the peer's qscc (GetBlockByTxID).
 async function blockOf(conn, txId) {
     const bytes = await conn.network.getContract('qscc').evaluateTransaction('GetBlockByTxID', config.channel, txId);
