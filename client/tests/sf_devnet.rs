@@ -165,11 +165,60 @@ async fn two_sfs_over_devnet_gateways() {
         }
     };
     let sf1 = start("Org1:NameWriter:1", sp1.clone()).await;
-    let sf2 = start("Org2:NameWriter:1", sp2.clone()).await;
     assert_eq!(
         sf1.local_addr, a1,
         "listens on its registered address by default"
     );
+    // SF2 exactly as `sfcbc sf run --config sf2.toml` runs it: TOML, MSP folder, TLS CA.
+    let org2 = &net.peer("Org2").unwrap();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let toml = format!(
+        r#"
+metrics = "{metrics}"
+function = {{ kind = "name-writer" }}
+
+[[hops]]
+chain = "dev1"
+psiid = "Org2:NameWriter:1"
+
+[records]
+batch_interval_ms = 10
+
+[gateway]
+msp_id = "Org2MSP"
+msp_dir = {msp:?}
+endpoint = "{endpoint}"
+tls_ca = {ca:?}
+server_name = "{server_name}"
+channel = "{CHANNEL}"
+"#,
+        msp = org2.org.user_msp_dir("User1"),
+        endpoint = org2.address,
+        ca = org2.org.tls_ca_cert_path(),
+        server_name = org2.server_name(),
+    );
+    let config = SfConfig::from_toml(&toml).expect("TOML config");
+    let (stop2, stopped2) = oneshot::channel::<()>();
+    let sf2 = tokio::spawn(sfcbc_client::sf::run(config, async move {
+        let _ = stopped2.await;
+    }));
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if let Ok(mut s) = tokio::net::TcpStream::connect(metrics).await {
+            s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await.unwrap();
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out).await;
+            if out.starts_with("HTTP/1.0 200") {
+                break;
+            }
+        }
+        assert!(Instant::now() < end, "SF2 never became healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let sink = UdpSocket::bind(dst).await.unwrap();
     let source = UdpSocket::bind(src).await.unwrap();
@@ -208,7 +257,8 @@ async fn two_sfs_over_devnet_gateways() {
             .is_none()
     );
 
-    let r2 = sf2.shutdown().await;
+    stop2.send(()).unwrap();
+    let r2 = sf2.await.unwrap().expect("sf::run ends cleanly");
     let r1 = sf1.shutdown().await;
     assert_eq!((r1.records.committed, r2.records.committed), (3, 3));
     assert_eq!(r1.records.errors, 1);
