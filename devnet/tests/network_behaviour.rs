@@ -637,3 +637,151 @@ async fn a_lost_chaincode_server_fails_on_every_peer_with_details() {
     );
     net.stop().await;
 }
+
+/// Malformed requests to every Gateway rpc: Fabric's codes and messages, never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_gateway_requests_get_fabrics_errors() {
+    use sfcbc_fabric::protos::gateway::gateway_client::GatewayClient;
+    use sfcbc_fabric::protos::gateway::{
+        ChaincodeEventsRequest, CommitStatusRequest, EndorseRequest, EvaluateRequest,
+        SignedChaincodeEventsRequest, SignedCommitStatusRequest, SubmitRequest,
+    };
+    use sfcbc_fabric::protos::protos::SignedProposal;
+    use tonic::Code;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cc = kv_server().await;
+    let net = network(dir.path(), &cc).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!(
+        "http://{}",
+        net.peer("Org1").unwrap().address
+    ))
+    .unwrap()
+    .connect()
+    .await
+    .unwrap();
+    let mut gw = GatewayClient::new(channel);
+    let garbage = SignedProposal {
+        proposal_bytes: vec![0xff; 7],
+        signature: vec![1],
+    };
+
+    let e = gw
+        .evaluate(EvaluateRequest::default())
+        .await
+        .expect_err("empty");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(
+        e.message(),
+        "failed to unpack transaction proposal: a signed proposal is required"
+    );
+    let e = gw
+        .evaluate(EvaluateRequest {
+            proposed_transaction: Some(garbage.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("garbage");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    let e = gw
+        .endorse(EndorseRequest::default())
+        .await
+        .expect_err("empty");
+    assert_eq!(
+        (e.code(), e.message()),
+        (
+            Code::InvalidArgument,
+            "the proposed transaction must contain a signed proposal"
+        )
+    );
+    let e = gw
+        .endorse(EndorseRequest {
+            proposed_transaction: Some(garbage),
+            ..Default::default()
+        })
+        .await
+        .expect_err("garbage");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    let e = gw
+        .submit(SubmitRequest::default())
+        .await
+        .expect_err("empty");
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::InvalidArgument, "a prepared transaction is required")
+    );
+    let e = gw
+        .submit(SubmitRequest {
+            prepared_transaction: Some(Envelope {
+                payload: vec![1],
+                signature: vec![],
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unsigned");
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::InvalidArgument, "prepared transaction must be signed")
+    );
+    let e = gw
+        .submit(SubmitRequest {
+            prepared_transaction: Some(Envelope {
+                payload: vec![1, 2, 3],
+                signature: vec![4],
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("garbage envelope");
+    assert_eq!(e.code(), Code::Aborted, "{e}");
+    assert!(e.message().contains("status=BAD_REQUEST"), "{e}");
+
+    let e = gw
+        .commit_status(SignedCommitStatusRequest::default())
+        .await
+        .expect_err("empty");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let me = user(&net, "Org1");
+    let request = CommitStatusRequest {
+        transaction_id: "abc".into(),
+        channel_id: CHANNEL.into(),
+        identity: me.serialize(),
+    }
+    .encode_to_vec();
+    let e = gw
+        .commit_status(SignedCommitStatusRequest {
+            signature: user(&net, "Org2").sign(&request),
+            request,
+        })
+        .await
+        .expect_err("signed by someone else");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    let e = gw
+        .chaincode_events(SignedChaincodeEventsRequest {
+            request: vec![0xff, 0xff],
+            signature: vec![],
+        })
+        .await
+        .expect_err("garbage");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    let request = ChaincodeEventsRequest {
+        channel_id: CHANNEL.into(),
+        chaincode_id: "kv".into(),
+        identity: me.serialize(),
+        start_position: Some(SeekPosition {
+            r#type: Some(SeekType::Oldest(Default::default())),
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let e = gw
+        .chaincode_events(SignedChaincodeEventsRequest {
+            signature: me.sign(&request),
+            request,
+        })
+        .await
+        .expect_err("oldest is not a start for chaincode events");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    net.stop().await;
+}
