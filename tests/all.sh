@@ -2,7 +2,8 @@
 # Runs every sfcbc test, in order:
 #   1. the Rust workspace tests (unit, integration, property tests);
 #   2. conformance with code we did not write: the official Node @hyperledger/fabric-protos
-#      encodings (needs node + npm and the npm registry);
+#      encodings, and the official Node Gateway client and chaincode shim against devnet
+#      (needs node + npm and the npm registry);
 #   3. real Fabric 2.5: builds peer/orderer from ../shared/fabric-real (cached after the first
 #      run) and runs tests/real-fabric/*.sh against it. Skipped, with a message, when
 #      ../shared/fabric-real is absent or SFCBC_SKIP_REAL_FABRIC=1.
@@ -22,6 +23,9 @@ if ! command -v npm >/dev/null 2>&1; then
     exit 1
 fi
 bash tests/conformance/protos/check.sh
+
+step "conformance: official Node @hyperledger/fabric-gateway and fabric-shim against devnet"
+bash tests/conformance/run.sh
 
 FABRIC_REAL="${FABRIC_REAL:-$ROOT/../shared/fabric-real}"
 step "real Fabric 2.5 ($FABRIC_REAL)"
