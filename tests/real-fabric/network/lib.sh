@@ -44,7 +44,7 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'FAILED="interrupted"; exit 130' INT TERM
 
 # cli ARGS...: sfcbc --profile $PROFILE ARGS, output + a last line "__rc=N"; never fails.
 cli() {
