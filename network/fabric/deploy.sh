@@ -8,7 +8,7 @@
 #
 #   deploy.sh --channel sfc-chain1 [--policy any|majority|"<signature policy>"]
 #             [--collections collections/sfc-chain1.json] [--label sfc_1.0] [--name sfc]
-#             [--address HOST:PORT] [--tls | --mtls] [--no-wait]
+#             [--address HOST:PORT] [--tls | --mtls] [--no-wait] [--no-serve]
 #
 # --policy   any (default): OR of every member org's peer — one endorsement suffices and the
 #            chaincode enforces every access rule; majority: the channel's MAJORITY Endorsement
@@ -17,6 +17,8 @@
 #            implicit per-org collections exist either way.
 # --tls/--mtls   TLS (mutual TLS) between the peers and sfcbc-ccaas serve; certificates from
 #            cryptogen (org "ccaas", SANs localhost + $HOST) in $SFCBC_NET/ccaas/crypto.
+# --no-serve the servers run elsewhere (e.g. Kubernetes, dialled at --address): package,
+#            install, approve and commit only; start them with the printed package id.
 # --no-wait  skip the discovery wait (e.g. for a policy no set of member peers can satisfy).
 # Idempotent: the same package, policy and collections on a channel where they are committed
 # is a no-op; a change approves and commits the next sequence (set SEQUENCE to force one).
@@ -26,7 +28,7 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
 need_fabric peer discover cryptogen
 
-CHANNEL="" POLICY=any COLLECTIONS="" LABEL="sfc_1.0" NAME="" ADDRESS="" TLS=none WAIT=1
+CHANNEL="" POLICY=any COLLECTIONS="" LABEL="sfc_1.0" NAME="" ADDRESS="" TLS=none WAIT=1 SERVE=1
 while (($#)); do
   case "$1" in
     --channel) CHANNEL="$2"; shift 2 ;;
@@ -38,6 +40,7 @@ while (($#)); do
     --tls) TLS=tls; shift ;;
     --mtls) TLS=mtls; shift ;;
     --no-wait) WAIT=0; shift ;;
+    --no-serve) SERVE=0; shift ;;
     -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
@@ -100,7 +103,9 @@ done
 
 # ------------------------------------------------------------------ serve
 SERVE_TAG="ccaas-${PACKAGE_ID//[:\/]/_}"
-if pid_alive "$SFCBC_NET/pids/$SERVE_TAG.pid"; then
+if ((!SERVE)); then
+  log "--no-serve: start sfcbc-ccaas serve at $ADDRESS with CHAINCODE_ID=$PACKAGE_ID yourself"
+elif pid_alive "$SFCBC_NET/pids/$SERVE_TAG.pid"; then
   log "sfcbc-ccaas serve already running for $PACKAGE_ID"
 else
   port="${ADDRESS##*:}"
