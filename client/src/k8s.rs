@@ -29,7 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use sfcbc_chaincode::types::{Chain, Hop};
+use sfcbc_chaincode::types::{Chain, ChainSpec, ChainState, Hop, Owner};
 
 use crate::sf::config::{GatewayConfig, HopRef, SfConfig};
 use crate::sf::function::FunctionConfig;
@@ -285,6 +285,27 @@ fn function_of(hop: &Hop, opts: &RenderOptions, warnings: &mut Vec<String>) -> F
             ));
             FunctionConfig::NameWriter
         }
+    }
+}
+
+/// A chain spec as the ledger would hold it before creation, for rendering offline (`sfcbc
+/// k8s render --spec chain.json`): version 1, active, no owner or transaction yet. Only the
+/// id, hops and classifier matter to [`render_chain`].
+pub fn chain_from_spec(spec: ChainSpec) -> Chain {
+    Chain {
+        id: spec.id,
+        owner: Owner {
+            msp: String::new(),
+            id: String::new(),
+        },
+        version: 1,
+        state: ChainState::Active,
+        hops: spec.hops,
+        classifier: spec.classifier,
+        created_tx: String::new(),
+        updated_tx: String::new(),
+        created_at: String::new(),
+        updated_at: String::new(),
     }
 }
 

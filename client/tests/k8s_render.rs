@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sfcbc_chaincode::types::{Chain, ChainSpec, ChainState, Hop, Owner, Validation};
 use sfcbc_client::k8s::{
-    RenderError, RenderOptions, Rendered, dns_label, is_dns_label, render_chain,
+    RenderError, RenderOptions, Rendered, chain_from_spec, dns_label, is_dns_label, render_chain,
 };
 use sfcbc_client::sf::config::SfConfig;
 use sfcbc_client::sf::function::FunctionConfig;
@@ -38,7 +38,16 @@ fn chain_of(spec: ChainSpec) -> Chain {
 
 fn chain1() -> Chain {
     let text = std::fs::read_to_string(overlay().join("chain.json")).expect("chain.json");
-    chain_of(serde_json::from_str(&text).expect("chain.json is a ChainSpec"))
+    let spec: ChainSpec = serde_json::from_str(&text).expect("chain.json is a ChainSpec");
+    // Offline (from the spec) and from the ledger's record render the same.
+    let offline = chain_from_spec(spec.clone());
+    let ledger = chain_of(spec);
+    let opts = RenderOptions::default();
+    assert_eq!(
+        render_chain(&offline, &opts).unwrap(),
+        render_chain(&ledger, &opts).unwrap()
+    );
+    ledger
 }
 
 fn hop(psiid: &str, address: &str, validation: Validation) -> Hop {
