@@ -42,8 +42,11 @@ document.getElementById('identity-select').addEventListener('change', async (e) 
 
 function feed(text) {
   const box = document.getElementById('feed');
-  box.prepend(h('div', { class: 'feed-item' }, h('time', {}, new Date().toLocaleTimeString()), ' ', text));
-  while (box.childElementCount > 6) box.lastElementChild.remove();
+  const item = h('div', { class: 'feed-item' }, h('time', {}, new Date().toLocaleTimeString()), ' ', text);
+  box.prepend(item);
+  while (box.childElementCount > 4) box.lastElementChild.remove();
+  // A notice, not a log: each fades after a few seconds so it never hides the page for long.
+  setTimeout(() => item.remove(), 6000);
 }
 
 function connectLive() {
@@ -124,7 +127,7 @@ function pagedTable(kind, chain) {
     : null;
   const since = h('input', { type: 'datetime-local', id: `${kind}-since`, name: 'since' });
   const until = h('input', { type: 'datetime-local', id: `${kind}-until`, name: 'until' });
-  const size = h('select', { id: `${kind}-size`, name: 'pageSize' }, [10, 20, 50, 100].map((n) => h('option', { value: n, selected: n === 10 }, n)));
+  const size = h('select', { id: `${kind}-size`, name: 'pageSize' }, [5, 10, 20, 50, 100].map((n) => h('option', { value: n, selected: n === 10 }, n)));
   const table = h('div', { class: 'table-wrap' });
   const prev = h('button', { type: 'button', disabled: true }, '← Previous');
   const next = h('button', { type: 'button', disabled: true }, 'Next →');

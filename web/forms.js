@@ -66,11 +66,6 @@ function hopRow(hop, onRemove, rows) {
   const validation = field('policy', { name: 'validation', options: VALIDATIONS, value: hop.validation || 'none' });
   const collection = field('collection (optional)', { name: 'collection', value: hop.collection || '', placeholder: 'implicit' },
     (v) => (v ? checkId(v) || (v.includes(':') ? 'no ":" in a collection name' : '') : ''));
-  // The psiid's SP part usually names the org: fill the MSP ID when it is still empty.
-  psiid.input.addEventListener('change', () => {
-    const spPart = psiid.input.value.split(':')[0];
-    if (spPart && !sp.input.value) sp.input.value = `${spPart}MSP`;
-  });
   const row = { psiid, sp, address, validation, collection };
   row.el = h('fieldset', { class: 'hop-row' },
     h('legend', {}, 'Hop'),
