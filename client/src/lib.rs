@@ -13,6 +13,7 @@
 //! Everything speaks Fabric's wire protocols only, so it works the same against a real
 //! Fabric 2.4+ peer (tested against 2.5.16) and against sfcbc's devnet.
 
+pub mod ca;
 pub mod checkpoint;
 pub mod classifier;
 pub mod contract;
