@@ -22,23 +22,18 @@ use std::time::Duration;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sfcbc_fabric::Signer;
-use sfcbc_fabric::protos::common::{
-    Block, Envelope, Payload, SignatureHeader, Status as CommonStatus,
-};
-use sfcbc_fabric::protos::orderer::atomic_broadcast_server::{
-    AtomicBroadcast, AtomicBroadcastServer,
-};
-use sfcbc_fabric::protos::orderer::{BroadcastResponse, DeliverResponse as OrdererDeliverResponse};
+use sfcbc_fabric::protos::common::{Block, Envelope, Payload, SignatureHeader};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity as TlsIdentity, Server, ServerTlsConfig};
 
 use crate::chaincode::{ChaincodeConfig, ChaincodeTarget};
 use crate::channel::{ChannelConfig, ChannelProfile, OrgProfile, SignedData};
 use crate::crypto::{KeyAlgorithm, OrgCrypto, OrgSpec, generate_or_load};
 use crate::deliver::DeliverService;
+use crate::deliver::orderer::{ChannelConfigs, OrdererService};
 use crate::gateway::{GatewayOptions, GatewayService, OrdererEndpoint, PeerDirectory};
 use crate::ledger::{Ledger, valid_channel_name};
 use crate::orderer::{BlockArchive, Orderer, Registrar, WritersPolicy};
@@ -51,8 +46,6 @@ const STATE_FILE: &str = "devnet-state.json";
 const PEER_HOST: &str = "peer0";
 /// The host name of the orderer.
 const ORDERER_HOST: &str = "orderer";
-/// Largest gRPC message (Fabric's peer and orderer default: 100 MiB).
-const MAX_MESSAGE: usize = 100 * 1024 * 1024;
 
 /// Why the network could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -299,58 +292,13 @@ impl WritersPolicy for ChannelWriters {
     }
 }
 
-/// The orderer's `AtomicBroadcast.Broadcast` over the registrar (Deliver is the peers').
-#[derive(Debug, Clone)]
-struct BroadcastService {
-    registrar: Arc<Registrar>,
-}
-
-type BroadcastStream = std::pin::Pin<
-    Box<dyn tokio_stream::Stream<Item = Result<BroadcastResponse, tonic::Status>> + Send>,
->;
-type OrdererDeliverStream = std::pin::Pin<
-    Box<dyn tokio_stream::Stream<Item = Result<OrdererDeliverResponse, tonic::Status>> + Send>,
->;
-
-#[tonic::async_trait]
-impl AtomicBroadcast for BroadcastService {
-    type BroadcastStream = BroadcastStream;
-    type DeliverStream = OrdererDeliverStream;
-
-    async fn broadcast(
-        &self,
-        request: tonic::Request<tonic::Streaming<Envelope>>,
-    ) -> Result<tonic::Response<BroadcastStream>, tonic::Status> {
-        let mut inbound = request.into_inner();
-        let (tx, rx) = mpsc::channel(16);
-        let registrar = self.registrar.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(envelope)) = inbound.message().await {
-                let response = match registrar.broadcast(envelope).await {
-                    Ok(()) => BroadcastResponse {
-                        status: CommonStatus::Success as i32,
-                        info: String::new(),
-                    },
-                    Err(e) => BroadcastResponse {
-                        status: e.status() as i32,
-                        info: e.to_string(),
-                    },
-                };
-                if tx.send(Ok(response)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(tonic::Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
-
-    async fn deliver(
-        &self,
-        _request: tonic::Request<tonic::Streaming<Envelope>>,
-    ) -> Result<tonic::Response<OrdererDeliverStream>, tonic::Status> {
-        Err(tonic::Status::unimplemented(
-            "devnet's orderer delivers blocks through the peers' Deliver service",
-        ))
+impl ChannelConfigs for ChannelWriters {
+    fn config(&self, channel: &str) -> Option<Arc<ChannelConfig>> {
+        self.configs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(channel)
+            .cloned()
     }
 }
 
@@ -498,11 +446,12 @@ impl Network {
         } else {
             None
         };
-        let service = AtomicBroadcastServer::new(BroadcastService {
-            registrar: self.registrar.clone(),
-        })
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE);
+        let service = OrdererService::new(
+            self.registrar.clone(),
+            self.writers.clone(),
+            self.shutdown.subscribe(),
+        )
+        .into_server();
         let router = server_builder(tls)?.add_service(service);
         let mut stop = self.shutdown.subscribe();
         self.spawn_server(tokio::spawn(async move {

@@ -456,7 +456,7 @@ async fn deliver_statuses_live_blocks_and_broadcast() {
             .await
             .unwrap();
     let (btx, brx) = mpsc::channel(4);
-    let mut acks = AtomicBroadcastClient::new(orderer)
+    let mut acks = AtomicBroadcastClient::new(orderer.clone())
         .broadcast(ReceiverStream::new(brx))
         .await
         .unwrap()
@@ -469,6 +469,94 @@ async fn deliver_statuses_live_blocks_and_broadcast() {
     .unwrap();
     let ack = acks.message().await.unwrap().unwrap();
     assert_eq!(ack.status, CommonStatus::BadRequest as i32, "{ack:?}");
+    // a client-signed transaction goes through the orderer's Broadcast too
+    let t = contract
+        .new_proposal("put")
+        .args(&["c", "3"])
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap();
+    let unsigned = t.envelope().unwrap().clone();
+    btx.send(unsigned.clone()).await.unwrap();
+    let ack = acks.message().await.unwrap().unwrap();
+    assert_eq!(ack.status, CommonStatus::Forbidden as i32, "{ack:?}");
+    btx.send(sfcbc_fabric::tx::sign_envelope(unsigned, &me))
+        .await
+        .unwrap();
+    let ack = acks.message().await.unwrap().unwrap();
+    assert_eq!(ack.status, CommonStatus::Success as i32, "{ack:?}");
+    let ledger = net
+        .peer("Org1")
+        .unwrap()
+        .peer
+        .channel(CHANNEL)
+        .unwrap()
+        .ledger
+        .clone();
+    let mut height = ledger.watch_height();
+    let location = loop {
+        if let Some(l) = ledger.snapshot().unwrap().tx_location(t.tx_id()).unwrap() {
+            break l;
+        }
+        tokio::time::timeout(Duration::from_secs(10), height.changed())
+            .await
+            .expect("a commit")
+            .unwrap();
+    };
+    assert_eq!(location.validation_code, 0, "VALID");
+
+    // the orderer's Deliver: its admin and the channel's members read (/Channel/Readers)
+    let (otx, orx) = mpsc::channel(4);
+    let mut oblocks = AtomicBroadcastClient::new(orderer)
+        .deliver(ReceiverStream::new(orx))
+        .await
+        .unwrap()
+        .into_inner();
+    for who in [&orderer_admin, &me] {
+        otx.send(seek(
+            who,
+            CHANNEL,
+            specified(0),
+            specified(1),
+            SeekBehavior::BlockUntilReady,
+        ))
+        .await
+        .unwrap();
+        let mut got = Vec::new();
+        loop {
+            let r = oblocks.message().await.unwrap().unwrap();
+            match r.r#type.unwrap() {
+                sfcbc_fabric::protos::orderer::deliver_response::Type::Block(b) => {
+                    got.push(b.header.unwrap().number)
+                }
+                sfcbc_fabric::protos::orderer::deliver_response::Type::Status(s) => {
+                    assert_eq!((got.as_slice(), s), (&[0, 1][..], ok));
+                    break;
+                }
+            }
+        }
+    }
+    otx.send(seek(
+        &me,
+        CHANNEL,
+        specified(99),
+        specified(99),
+        SeekBehavior::FailIfNotReady,
+    ))
+    .await
+    .unwrap();
+    let r = oblocks.message().await.unwrap().unwrap();
+    assert_eq!(
+        r.r#type,
+        Some(
+            sfcbc_fabric::protos::orderer::deliver_response::Type::Status(
+                CommonStatus::NotFound as i32
+            )
+        )
+    );
+    drop(otx);
     drop(btx);
 
     // the peer's Endorser service: a response for a good proposal, an error for a forged one

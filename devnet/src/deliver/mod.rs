@@ -12,6 +12,8 @@
 //! status message (SUCCESS, BAD_REQUEST, FORBIDDEN, NOT_FOUND, SERVICE_UNAVAILABLE) and the
 //! stream then reads the next envelope, as Fabric's handler does.
 
+pub mod orderer;
+
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,9 +23,9 @@ use prost::Message;
 use sfcbc_fabric::protos::common::{
     Block, ChannelHeader, Envelope, HeaderType, Payload, SignatureHeader, Status as CommonStatus,
 };
+use sfcbc_fabric::protos::orderer::SeekInfo;
 use sfcbc_fabric::protos::orderer::seek_info::SeekBehavior;
 use sfcbc_fabric::protos::orderer::seek_position::Type as SeekType;
-use sfcbc_fabric::protos::orderer::{SeekInfo, SeekPosition};
 use sfcbc_fabric::protos::protos::deliver_server::{self, DeliverServer};
 use sfcbc_fabric::protos::protos::{
     BlockAndPrivateData, ChaincodeEvent, DeliverResponse, FilteredBlock, FilteredChaincodeAction,
@@ -159,33 +161,17 @@ impl DeliverService {
         let Ok(seek) = SeekInfo::decode(payload.data.as_slice()) else {
             return Some(CommonStatus::BadRequest);
         };
-        let (Some(start), Some(stop)) = (seek.start, seek.stop) else {
-            return Some(CommonStatus::BadRequest);
-        };
-        let fail_if_not_ready = seek.behavior == SeekBehavior::FailIfNotReady as i32;
         let height = match ch.ledger.height() {
             Ok(h) => h,
             Err(_) => return Some(CommonStatus::ServiceUnavailable),
         };
-        let mut number = match start.r#type {
-            Some(SeekType::Oldest(_)) => 0,
-            Some(SeekType::Newest(_)) => height.saturating_sub(1),
-            Some(SeekType::Specified(s)) => s.number,
-            Some(SeekType::NextCommit(_)) => height,
-            None => return Some(CommonStatus::BadRequest),
-        };
-        let stop_number = match stop.r#type {
-            Some(SeekType::Oldest(_)) => number,
-            Some(SeekType::Newest(_)) if same_position(&start, &stop) => number,
-            Some(SeekType::Newest(_)) => height.saturating_sub(1),
-            Some(SeekType::Specified(s)) => {
-                if s.number < number {
-                    return Some(CommonStatus::BadRequest);
-                }
-                s.number
-            }
-            Some(SeekType::NextCommit(_)) => height,
-            None => return Some(CommonStatus::BadRequest),
+        let SeekRange {
+            start: mut number,
+            stop: stop_number,
+            fail_if_not_ready,
+        } = match seek_range(&seek, height) {
+            Ok(r) => r,
+            Err(s) => return Some(s),
         };
         let mut committed = ch.ledger.watch_height();
         let mut shutdown = self.shutdown.clone();
@@ -237,12 +223,53 @@ impl DeliverService {
     }
 }
 
-/// Fabric's `proto.Equal(seekInfo.Start, seekInfo.Stop)` for the newest-to-newest case.
-fn same_position(a: &SeekPosition, b: &SeekPosition) -> bool {
-    a == b
+/// The blocks a seek asks for, resolved against the current height as Fabric's deliver
+/// handler resolves them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeekRange {
+    pub start: u64,
+    /// The last block to send (may be beyond the height: wait for it).
+    pub stop: u64,
+    /// FAIL_IF_NOT_READY: a block not yet there ends the seek with NOT_FOUND.
+    pub fail_if_not_ready: bool,
 }
 
-fn timestamp_in_window(chdr: &ChannelHeader) -> bool {
+/// Start: oldest 0, newest height−1, specified, next commit = height. Stop: oldest = start,
+/// newest (height−1, or start when start is newest too), specified (BAD_REQUEST below
+/// start). Missing positions are BAD_REQUEST.
+pub fn seek_range(seek: &SeekInfo, height: u64) -> Result<SeekRange, CommonStatus> {
+    let (Some(start), Some(stop)) = (seek.start.as_ref(), seek.stop.as_ref()) else {
+        return Err(CommonStatus::BadRequest);
+    };
+    let number = match start.r#type {
+        Some(SeekType::Oldest(_)) => 0,
+        Some(SeekType::Newest(_)) => height.saturating_sub(1),
+        Some(SeekType::Specified(s)) => s.number,
+        Some(SeekType::NextCommit(_)) => height,
+        None => return Err(CommonStatus::BadRequest),
+    };
+    let stop_number = match stop.r#type {
+        Some(SeekType::Oldest(_)) => number,
+        // Fabric's `proto.Equal(seekInfo.Start, seekInfo.Stop)`: newest to newest is one block.
+        Some(SeekType::Newest(_)) if start == stop => number,
+        Some(SeekType::Newest(_)) => height.saturating_sub(1),
+        Some(SeekType::Specified(s)) => {
+            if s.number < number {
+                return Err(CommonStatus::BadRequest);
+            }
+            s.number
+        }
+        Some(SeekType::NextCommit(_)) => height,
+        None => return Err(CommonStatus::BadRequest),
+    };
+    Ok(SeekRange {
+        start: number,
+        stop: stop_number,
+        fail_if_not_ready: seek.behavior == SeekBehavior::FailIfNotReady as i32,
+    })
+}
+
+pub(crate) fn timestamp_in_window(chdr: &ChannelHeader) -> bool {
     let Some(ts) = chdr.timestamp else {
         return false;
     };
