@@ -295,15 +295,17 @@ async function tracePage(chainId, hash) {
 }
 
 function traceView({ sourceHash, trace }) {
+  const hops = trace.hops || [];
+  const errors = trace.errors || [];
   const steps = [h('li', { class: 'step source' }, h('strong', {}, 'source'), h('div', { class: 'mono' }, `hash ${sourceHash}`))];
-  trace.hops.forEach((x) => steps.push(h('li', { class: 'step' },
+  hops.forEach((x) => steps.push(h('li', { class: 'step' },
     h('strong', {}, x.psiid), h('div', { class: 'mono' }, `in  ${x.inputHash}`), h('div', { class: 'mono' }, `out ${x.outputHash}`),
     h('div', { class: 'muted' }, `seq ${x.seq} · ${when(x.ts)} · tx ${short(x.txId, 12)}`))));
   if (trace.complete) steps.push(h('li', { class: 'step destination' }, h('strong', {}, 'destination'), ' reached'));
   return h('section', { class: 'card', 'data-testid': 'trace-result' },
     h('p', {}, trace.complete ? 'Complete: every hop recorded the message.' : `Incomplete${trace.stoppedAt ? `: stopped at ${trace.stoppedAt}` : ''}.`),
     h('ol', { class: 'trace' }, steps),
-    trace.errors.length ? h('div', {}, h('h3', {}, 'Errors for this message'), errorsTable(trace.errors, { id: trace.chain })) : null);
+    errors.length ? h('div', {}, h('h3', {}, 'Errors for this message'), errorsTable(errors, { id: trace.chain })) : null);
 }
 
 async function blocksPage() {
