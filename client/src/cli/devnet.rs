@@ -8,10 +8,12 @@
 //! The chaincode server keeps its port across runs (`ccaas.addr`), so the package id and
 //! the committed definitions of a resumed network stay valid.
 //!
-//! One channel per chain (as the paper): while `up` runs it also answers channel requests on
+//! One channel per chain (as the paper): while `up` runs it also answers admin requests on
 //! `<dir>/admin.sock` (a Unix socket only its user may open), each signed by an admin of the
-//! manager's org, so `sfcbc chain create CHAIN` can have channel `sfc-CHAIN` created with
-//! exactly the chain's orgs and the chaincode committed on it before `CreateChain`.
+//! manager's org ([`super::devnet_admin`]), so `sfcbc chain create CHAIN` can have channel
+//! `sfc-CHAIN` created with exactly the chain's orgs and the chaincode committed on it before
+//! `CreateChain`, and `sfcbc devnet channel create` / `devnet chaincode install|commit` can
+//! add channels and chaincodes of one's own, as `peer channel` / `peer lifecycle` would.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use sfcbc_ccaas::package::{self, PackageSpec};
 use sfcbc_client::profile::{self, Endpoint, Org, Profile};
+use sfcbc_devnet::crypto::KeyAlgorithm;
 use sfcbc_devnet::network::{ChaincodeSpec, Network, NetworkConfig};
 use tokio::sync::watch;
 
@@ -37,13 +40,19 @@ const LABEL: &str = "sfcbc_1.0";
 pub enum DevnetCmd {
     /// Start (or resume) a devnet in the foreground; Ctrl-C stops it.
     #[command(
-        after_help = "Examples:\n  sfcbc devnet up\n  sfcbc devnet up --dir /tmp/dn --channels sfc-chain1,sfc-chain2 --tls off"
+        after_help = "Examples:\n  sfcbc devnet up\n  sfcbc devnet up --dir /tmp/dn --channels sfc-chain1,sfc-chain2 --tls off\n  sfcbc devnet up --orgs Manager,Org1,Org2 --batch-timeout 200ms --max-message-count 100 --ed25519"
     )]
     Up(UpArgs),
     /// Stop the devnet running from DIR.
     Down(DirArgs),
     /// What runs where, and each peer's height.
     Status(DirArgs),
+    /// Channels of the running devnet.
+    #[command(subcommand)]
+    Channel(super::devnet_admin::ChannelCmd),
+    /// Chaincodes of the running devnet: install a CCaaS package, commit a definition.
+    #[command(subcommand)]
+    Chaincode(super::devnet_admin::ChaincodeCmd),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,9 +76,21 @@ pub struct UpArgs {
     /// TLS on every endpoint.
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub tls: String,
-    /// BatchTimeout of new channels, in milliseconds.
-    #[arg(long, default_value_t = 50)]
-    pub batch_timeout_ms: u64,
+    /// BatchTimeout of new channels: 50ms, 2s, 1.5s (a bare number is milliseconds).
+    #[arg(
+        long,
+        alias = "batch-timeout-ms",
+        default_value = "50ms",
+        value_parser = parse_duration
+    )]
+    pub batch_timeout: Duration,
+    /// BatchSize.MaxMessageCount of new channels: transactions per block at most.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_count: u32,
+    /// Ed25519 keys and certificates (Fabric 3.x style) instead of ECDSA P-256, for a new
+    /// network (a resumed one keeps the crypto it was made with).
+    #[arg(long)]
+    pub ed25519: bool,
     /// Orderer on this port, peers on the next ones (default: free ports).
     #[arg(long)]
     pub base_port: Option<u16>,
@@ -86,7 +107,9 @@ impl Default for UpArgs {
             orgs: DEFAULT_ORGS.split(',').map(String::from).collect(),
             channels: vec!["sfc-chain1".into()],
             tls: "on".into(),
-            batch_timeout_ms: 50,
+            batch_timeout: Duration::from_millis(50),
+            max_message_count: 500,
+            ed25519: false,
             base_port: None,
             policy: None,
         }
@@ -102,6 +125,31 @@ pub struct Devnet {
     pub package_id: String,
     stop_ccaas: watch::Sender<bool>,
     ccaas: tokio::task::JoinHandle<()>,
+    /// The package installed last through the admin socket (`devnet chaincode install`).
+    last_installed: std::sync::Mutex<Option<String>>,
+}
+
+/// Parses `50ms`, `2s`, `1.5s`, `1m` or a bare number of milliseconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 50ms, 2s or 1.5s"))?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "s" => n * 1e3,
+        "m" => n * 60e3,
+        "us" | "µs" => n / 1e3,
+        u => return Err(format!("unknown unit {u:?} in {s:?}: use ms, s or m")),
+    };
+    if !ms.is_finite() || ms <= 0.0 || ms > 3_600_000.0 {
+        return Err(format!("{s:?}: give a duration above 0 and at most 1h"));
+    }
+    Ok(Duration::from_secs_f64(ms / 1e3))
 }
 
 fn dir_of(d: &DirArgs) -> PathBuf {
@@ -166,8 +214,18 @@ pub async fn start(args: &UpArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Dev
     let mut config = NetworkConfig::new(&dir)
         .with_orgs(&args.orgs)
         .with_tls(args.tls == "on");
-    config.batch_timeout = Duration::from_millis(args.batch_timeout_ms);
+    config.batch_timeout = args.batch_timeout;
+    config.max_message_count = args.max_message_count;
     config.base_port = args.base_port;
+    if args.ed25519 {
+        if dir.join("organizations").exists() {
+            tracing::warn!(
+                "--ed25519: {} already holds crypto material, which is kept as it was made",
+                dir.display()
+            );
+        }
+        config.key_algorithm = KeyAlgorithm::Ed25519;
+    }
     let network = Network::start(config)
         .await
         .with_context(|| format!("starting devnet in {}", dir.display()))?;
@@ -211,6 +269,7 @@ pub async fn start(args: &UpArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Dev
         package_id,
         stop_ccaas,
         ccaas,
+        last_installed: std::sync::Mutex::new(None),
     })
 }
 
@@ -268,6 +327,21 @@ pub fn profile_of(network: &Network) -> Profile {
 }
 
 impl Devnet {
+    /// The package installed last through the admin socket on this run.
+    pub fn last_installed(&self) -> Option<String> {
+        self.last_installed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_last_installed(&self, package_id: &str) {
+        *self
+            .last_installed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(package_id.to_owned());
+    }
+
     /// What runs where.
     pub fn table(&self) -> comfy_table::Table {
         let mut t = output::table(&["what", "org", "MSP / package", "endpoint"]);
@@ -312,6 +386,8 @@ pub async fn run(ctx: &Ctx, cmd: DevnetCmd) -> anyhow::Result<()> {
         DevnetCmd::Up(a) => up(ctx, a).await,
         DevnetCmd::Down(d) => down(ctx, &d),
         DevnetCmd::Status(d) => status(ctx, &d).await,
+        DevnetCmd::Channel(c) => super::devnet_admin::run_channel(ctx, c).await,
+        DevnetCmd::Chaincode(c) => super::devnet_admin::run_chaincode(ctx, c).await,
     }
 }
 
@@ -370,6 +446,7 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
             "profile": devnet.profile_path,
             "pid": std::process::id(),
             "chaincode": {"address": devnet.ccaas_addr, "packageId": devnet.package_id},
+            "settings": settings(&a),
             "network": devnet.profile,
         }))?;
     } else {
@@ -380,19 +457,38 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
         );
         println!("{}", devnet.table());
         println!("channels: {}", devnet.profile.channels.join(", "));
+        let s = settings(&a);
+        println!(
+            "new channels: BatchTimeout {}, MaxMessageCount {}; TLS {}; keys {}",
+            s["batchTimeout"].as_str().unwrap_or_default(),
+            s["maxMessageCount"],
+            a.tls,
+            s["keys"].as_str().unwrap_or_default(),
+        );
         println!(
             "profile:  {} (the CLI's default)",
             devnet.profile_path.display()
         );
         println!("Ctrl-C (or `sfcbc devnet down`) stops it; `sfcbc devnet up` again resumes it.");
     }
-    serve_admin(&devnet, &dir).await;
+    super::devnet_admin::serve(&devnet, &dir, shutdown_signal()).await;
     if !ctx.global.json {
         println!("stopping devnet…");
     }
     devnet.stop().await;
     let _ = std::fs::remove_file(pid_file(&dir));
     Ok(())
+}
+
+/// The options `up` ran with, for its output.
+fn settings(a: &UpArgs) -> serde_json::Value {
+    serde_json::json!({
+        "orgs": a.orgs,
+        "tls": a.tls == "on",
+        "batchTimeout": format!("{:?}", a.batch_timeout),
+        "maxMessageCount": a.max_message_count,
+        "keys": if a.ed25519 { "Ed25519" } else { "ECDSA P-256" },
+    })
 }
 
 fn down(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
@@ -510,177 +606,5 @@ async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The devnet's admin socket, beside its profile.
-pub const ADMIN_SOCKET: &str = "admin.sock";
-
-/// A request to the devnet's admin socket: `request` (JSON of [`ChannelRequest`]) signed by
-/// the manager org's admin.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct AdminRequest {
-    /// JSON of a [`ChannelRequest`].
-    pub request: String,
-    /// The signer's `msp.SerializedIdentity`, hex.
-    pub creator: String,
-    /// Signature over `request`'s bytes, hex.
-    pub signature: String,
-}
-
-/// Create channel `name` with `orgs` (MSP IDs) and commit the chaincode on it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ChannelRequest {
-    pub name: String,
-    pub orgs: Vec<String>,
-}
-
-/// The manager org of the devnet (the org named `Manager`).
-const MANAGER: &str = "Manager";
-
-/// Serves `<dir>/admin.sock` until SIGINT/SIGTERM.
-async fn serve_admin(devnet: &Devnet, dir: &Path) {
-    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-    let path = dir.join(ADMIN_SOCKET);
-    let _ = std::fs::remove_file(&path);
-    let listener = match tokio::net::UnixListener::bind(&path) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(
-                "no admin socket at {}: {e}; `chain create` cannot create channels",
-                path.display()
-            );
-            shutdown_signal().await;
-            return;
-        }
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    loop {
-        let conn = tokio::select! {
-            _ = &mut stop => break,
-            c = listener.accept() => c,
-        };
-        let Ok((stream, _)) = conn else { continue };
-        let (read, mut write) = stream.into_split();
-        let mut line = String::new();
-        let handled = tokio::time::timeout(Duration::from_secs(60), async {
-            BufReader::new(read).read_line(&mut line).await.ok()?;
-            let answer = match admin_request(devnet, dir, &line).await {
-                Ok(channel) => serde_json::json!({ "ok": true, "channel": channel }),
-                Err(e) => serde_json::json!({ "ok": false, "error": format!("{e:#}") }),
-            };
-            write.write_all(format!("{answer}\n").as_bytes()).await.ok()
-        })
-        .await;
-        if handled.is_err() {
-            tracing::warn!("admin request timed out");
-        }
-    }
-    let _ = std::fs::remove_file(&path);
-}
-
-/// Checks and carries out one admin request; returns the channel.
-async fn admin_request(devnet: &Devnet, dir: &Path, line: &str) -> anyhow::Result<String> {
-    use sfcbc_fabric::msp::{MspRole, MspVerifier, ValidityTime};
-    let req: AdminRequest = serde_json::from_str(line.trim()).context("bad admin request")?;
-    let manager = devnet.network.peer(MANAGER).with_context(|| {
-        format!("this devnet has no {MANAGER} org to authorize channel requests")
-    })?;
-    let creator = hex::decode(&req.creator).context("creator is not hex")?;
-    let signature = hex::decode(&req.signature).context("signature is not hex")?;
-    let identity = sfcbc_fabric::Identity::from_serialized(&creator)?;
-    let verifier = MspVerifier::new(&manager.org.msp_config()?)?;
-    let valid = verifier
-        .validate(&identity, ValidityTime::AsFabric)
-        .map_err(|e| anyhow::anyhow!("not an identity of {}: {e}", manager.msp_id()))?;
-    if !valid.has_role(MspRole::Admin) {
-        bail!("only an admin of {} may create channels", manager.msp_id());
-    }
-    valid
-        .verify(req.request.as_bytes(), &signature)
-        .map_err(|e| anyhow::anyhow!("the request's signature does not verify: {e}"))?;
-    let ch: ChannelRequest = serde_json::from_str(&req.request).context("bad channel request")?;
-    if !devnet.network.channels().contains(&ch.name) {
-        devnet.network.create_channel(&ch.name, &ch.orgs).await?;
-        let msps: Vec<String> = devnet
-            .network
-            .peers()
-            .iter()
-            .filter(|p| {
-                ch.orgs
-                    .iter()
-                    .any(|o| o == p.msp_id() || *o == p.org.spec.name)
-            })
-            .map(|p| p.msp_id().to_owned())
-            .collect();
-        devnet
-            .network
-            .commit_chaincode(
-                &ch.name,
-                ChaincodeSpec::new(CHAINCODE, &devnet.package_id)
-                    .with_policy(any_peer_policy(&msps)),
-            )
-            .await?;
-        devnet.network.wait_for_height(&ch.name, 1).await?;
-        profile_of(&devnet.network).save(&dir.join("profile.yaml"))?;
-        tracing::info!(channel = ch.name, orgs = ?ch.orgs, "channel created");
-    }
-    Ok(ch.name)
-}
-
-/// Asks the devnet beside `profile_path` to create channel `name` for `orgs`, signed by
-/// `admin` (the manager org's admin). `Ok(false)`: there is no devnet admin socket there.
-pub async fn request_channel(
-    profile_path: &Path,
-    admin: &sfcbc_fabric::Signer,
-    name: &str,
-    orgs: &[String],
-) -> anyhow::Result<bool> {
-    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-    let Some(sock) = profile_path.parent().map(|d| d.join(ADMIN_SOCKET)) else {
-        return Ok(false);
-    };
-    if !sock.exists() {
-        return Ok(false);
-    }
-    let stream = tokio::net::UnixStream::connect(&sock)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot reach the devnet at {} (is `sfcbc devnet up` running?)",
-                sock.display()
-            )
-        })?;
-    let request = serde_json::to_string(&ChannelRequest {
-        name: name.to_owned(),
-        orgs: orgs.to_vec(),
-    })?;
-    let req = AdminRequest {
-        signature: hex::encode(admin.sign(request.as_bytes())),
-        creator: hex::encode(admin.serialize()),
-        request,
-    };
-    let (read, mut write) = stream.into_split();
-    write
-        .write_all(format!("{}\n", serde_json::to_string(&req)?).as_bytes())
-        .await?;
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        BufReader::new(read).read_line(&mut line),
-    )
-    .await
-    .context("the devnet did not answer within 60 s")??;
-    let answer: serde_json::Value =
-        serde_json::from_str(line.trim()).context("bad answer from the devnet")?;
-    if answer["ok"] != true {
-        bail!(
-            "the devnet refused to create channel {name}: {}",
-            answer["error"].as_str().unwrap_or("no reason given")
-        );
-    }
-    Ok(true)
-}
+/// Re-exported for `sfcbc chain create`.
+pub use super::devnet_admin::request_channel;

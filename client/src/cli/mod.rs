@@ -4,14 +4,18 @@
 //! profile (`--profile`, default the devnet's), the identity (`--identity USER@ORG`) and the
 //! channel (`--channel`, default `sfc-{chain}` when the profile has it).
 
+mod bench;
 pub mod blocks;
 pub mod chain;
 mod collections;
 mod dataplane;
 pub mod devnet;
+pub mod devnet_admin;
+mod k8s;
 pub mod ledger;
 pub mod output;
 mod share;
+mod ui;
 
 use std::path::PathBuf;
 
@@ -35,6 +39,12 @@ Examples:
   sfcbc -i User1@Org1 records chain1 --json
   sfcbc blocks --channel sfc-chain1 --follow
   sfcbc --profile real-fabric.yaml audit verify --channel sfc-chain1
+  sfcbc devnet channel create mych --orgs Org1,Org2,Manager
+  sfcbc devnet chaincode install mycc.tgz
+  sfcbc devnet chaincode commit --channel mych --name mycc --policy \"AND('Org1MSP.peer','Org2MSP.peer')\"
+  sfcbc ui --listen 127.0.0.1:8080
+  sfcbc k8s render --chain chain1 --out network/k8s/overlays/chain1
+  sfcbc bench devnet --quick
 
 Exit codes: 0 ok, 1 the command failed, 2 bad usage.";
 
@@ -127,6 +137,15 @@ pub enum Command {
     /// three stamps, then wrong credentials, forged source, tampered payload and replay, each
     /// dropped and recorded. Exits 1 if any outcome is not as expected.
     Demo(crate::demo::DemoArgs),
+    /// The web UI: chains as graphs, records, errors, traces, blocks, forms; live updates.
+    Ui(ui::UiArgs),
+    /// Benchmarks (devnet, dataplane, fabric): runs the sfcbc-bench binary with these
+    /// arguments; `sfcbc bench --help` shows its options.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Bench(bench::BenchArgs),
+    /// Kubernetes manifests for a chain's SFs.
+    #[command(subcommand)]
+    K8s(k8s::K8sCmd),
 }
 
 /// What commands share: global options, the profile once loaded.
@@ -202,6 +221,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(c) => blocks::run_audit(&ctx, c).await,
         Command::Collections(c) => collections::run(&ctx, c),
         Command::Demo(a) => crate::demo::run(&ctx, a).await,
+        Command::Ui(a) => ui::run(&ctx, a).await,
+        Command::Bench(a) => bench::run(&ctx, a).await,
+        Command::K8s(c) => k8s::run(&ctx, c).await,
     }
 }
 

@@ -1,0 +1,75 @@
+//! `sfcbc bench ...`: runs the `sfcbc-bench` binary (the `bench/` crate) with the same
+//! arguments. It is found beside `sfcbc` itself (`target/release/` after `cargo build
+//! --release`), or wherever `$SFCBC_BENCH` points.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+
+use super::Ctx;
+
+/// The environment variable that overrides where `sfcbc-bench` is.
+pub const BENCH_ENV: &str = "SFCBC_BENCH";
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Arguments for sfcbc-bench: devnet|dataplane|fabric and their options
+    /// (`sfcbc bench --help` shows sfcbc-bench's own help).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 0..,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<OsString>,
+}
+
+/// Where `sfcbc-bench` is: `$SFCBC_BENCH`, else beside the running `sfcbc`.
+fn locate() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os(BENCH_ENV) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            bail!(
+                "${BENCH_ENV} is {}, which is not a file: point it at the sfcbc-bench binary or unset it",
+                p.display()
+            );
+        }
+        return Ok(p);
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot tell where sfcbc runs from: {e}"))?;
+    let name = format!("sfcbc-bench{}", std::env::consts::EXE_SUFFIX);
+    let beside = exe.with_file_name(&name);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    bail!(
+        "the benchmarks are a separate binary, and there is no {name} beside {}: build it with \
+         `cargo build --release -p sfcbc-bench` (next to a release sfcbc; plain `cargo build -p sfcbc-bench` \
+         for a debug one), or set ${BENCH_ENV} to its path",
+        exe.display()
+    )
+}
+
+pub async fn run(_ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
+    let bin = locate()?;
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.args(&a.args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        // Only returns on failure: sfcbc-bench takes over the process (its output, its
+        // signals, its exit code).
+        let e = cmd.exec();
+        bail!("cannot run {}: {e}", bin.display());
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd
+            .status()
+            .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", bin.display()))?;
+        std::process::exit(status.code().unwrap_or(super::EXIT_FAILURE));
+    }
+}
