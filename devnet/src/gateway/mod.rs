@@ -200,19 +200,29 @@ impl GatewayService {
             .max_encoding_message_size(100 * 1024 * 1024)
     }
 
-    /// Peers on `channel` that can run `chaincode`, the local peer first.
+    /// Peers on `channel` that can run `chaincode`: the local org's first, then the others by
+    /// decreasing block height (Fabric's registry prefers the most up-to-date peers).
     fn candidates(&self, channel: &str, chaincode: &str) -> Vec<Peer> {
-        let mut out: Vec<Peer> = self
+        let mut out: Vec<(Peer, u64)> = self
             .peers
             .peers()
             .into_iter()
-            .filter(|p| {
-                p.channel(channel)
-                    .is_some_and(|ch| chaincode == QSCC || ch.definition(chaincode).is_some())
+            .filter_map(|p| {
+                let ch = p.channel(channel)?;
+                if chaincode != QSCC && ch.definition(chaincode).is_none() {
+                    return None;
+                }
+                let height = ch.ledger.height().unwrap_or(0);
+                Some((p, height))
             })
             .collect();
-        out.sort_by_key(|p| p.msp_id() != self.local.msp_id());
-        out
+        out.sort_by_key(|(p, height)| {
+            (
+                p.msp_id() != self.local.msp_id(),
+                std::cmp::Reverse(*height),
+            )
+        });
+        out.into_iter().map(|(p, _)| p).collect()
     }
 
     /// The channel as the gateway's peer knows it (or, if it has not joined, as another
