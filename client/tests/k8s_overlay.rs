@@ -101,3 +101,46 @@ fn every_sf_namespace_gets_an_msp_secret_and_the_placeholders_hold_no_keys() {
     }
     assert!(kustomization.contains("  - sf.yaml\n"));
 }
+
+#[test]
+fn classifier_and_rendered_sfs_select_each_other() {
+    use sfcbc_client::k8s::{RenderOptions, chain_from_spec, render_chain};
+    let yaml =
+        |p: &str| -> serde_json::Value { serde_yaml::from_str(&read(&k8s().join(p))).unwrap() };
+    let opts = RenderOptions::default();
+    let r = render_chain(&chain_from_spec(chain1()), &opts).unwrap();
+
+    // Hop 1 admits the classifier's pods in the classifier's namespace...
+    let dep = yaml("base/classifier/deployment.yaml");
+    let pod_labels = &dep["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(
+        pod_labels["app.kubernetes.io/name"],
+        opts.classifier_app.as_str()
+    );
+    assert!(
+        read(&k8s().join("orgs/manager/kustomization.yaml"))
+            .contains(&format!("namespace: {}\n", opts.classifier_namespace))
+    );
+    assert!(read(&k8s().join("orgs/manager/kustomization.yaml")).contains("../../base/classifier"));
+
+    // ...and the classifier may send to the SFs' pods.
+    let pol = yaml("base/classifier/networkpolicy.yaml");
+    let to_sf = pol["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["to"].as_array().cloned().unwrap_or_default())
+        .find_map(|t| {
+            t["podSelector"]["matchLabels"]
+                .as_object()
+                .filter(|m| m.contains_key("sfcbc.io/role"))
+                .cloned()
+        })
+        .expect("an egress rule to the SF pods");
+    for d in r.objects.iter().filter(|o| o["kind"] == "Deployment") {
+        let labels = &d["spec"]["template"]["metadata"]["labels"];
+        for (k, v) in &to_sf {
+            assert_eq!(&labels[k], v, "SF pod label {k}");
+        }
+    }
+}
