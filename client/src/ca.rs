@@ -522,7 +522,11 @@ impl Enrollment {
             } else {
                 format!("intermediatecerts/{}", self.ca_file_name)
             };
-            put("config.yaml".into(), node_ous_yaml(&issuer).as_bytes(), false)?;
+            put(
+                "config.yaml".into(),
+                node_ous_yaml(&issuer).as_bytes(),
+                false,
+            )?;
         }
         Ok(written)
     }
@@ -591,7 +595,7 @@ fn split_chain(chain: &[u8], request: &str) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>
             .map_err(|e| bad(format!("a certificate in the CA chain does not parse: {e}")))?;
         if !cert.is_ca() {
             return Err(bad(
-                "a certificate in the CA chain is not a CA certificate".into(),
+                "a certificate in the CA chain is not a CA certificate".into()
             ));
         }
         let (mut aki, mut ski) = (None, None);
@@ -677,12 +681,11 @@ impl CaClient {
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("sfcbc/", env!("CARGO_PKG_VERSION")));
         if let Some(pem_text) = tls_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem_text).map_err(|e| {
-                CaError::TlsCa {
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem_text).map_err(|e| CaError::TlsCa {
                     path: "(given)".into(),
                     reason: e.to_string(),
-                }
-            })?;
+                })?;
             if certs.is_empty() {
                 return Err(CaError::TlsCa {
                     path: "(given)".into(),
@@ -828,9 +831,7 @@ impl CaClient {
             attr_reqs: opts.attr_reqs.clone(),
         };
         let body = serde_json::to_vec(&body).expect("JSON of plain strings");
-        let net: EnrollmentNet = self
-            .send("enroll", body, Auth::Basic(id, secret))
-            .await?;
+        let net: EnrollmentNet = self.send("enroll", body, Auth::Basic(id, secret)).await?;
         let request = "POST /api/v1/enroll";
         let cert_pem = B64
             .decode(net.cert.as_bytes())
@@ -879,9 +880,7 @@ impl CaClient {
             req.caname = self.ca_name.clone();
         }
         let body = serde_json::to_vec(&req).expect("JSON of plain fields");
-        let net: RegistrationNet = self
-            .send("register", body, Auth::Token(registrar))
-            .await?;
+        let net: RegistrationNet = self.send("register", body, Auth::Token(registrar)).await?;
         Ok(net.secret)
     }
 
@@ -978,7 +977,11 @@ fn normalize_url(url: &str) -> Result<reqwest::Url, CaError> {
 }
 
 /// The PKCS#10 request for `key` with CN = `id` (PEM), as `fabric-ca-client` sends it.
-fn certificate_request(key: &PrivateKey, id: &str, opts: &EnrollOptions) -> Result<String, CaError> {
+fn certificate_request(
+    key: &PrivateKey,
+    id: &str,
+    opts: &EnrollOptions,
+) -> Result<String, CaError> {
     let csr_err = |e: rcgen::Error| CaError::Csr(e.to_string());
     let kp = rcgen::KeyPair::from_pem(&key.to_pkcs8_pem()).map_err(csr_err)?;
     let mut params = rcgen::CertificateParams::new(opts.hosts.clone()).map_err(csr_err)?;
@@ -1025,13 +1028,14 @@ impl CaTarget {
                 reason: e.to_string(),
             })?),
         };
-        let client = CaClient::new(&self.url, tls.as_deref()).map_err(|e| match (e, &self.tls_ca) {
-            (CaError::TlsCa { reason, .. }, Some(p)) => CaError::TlsCa {
-                path: p.display().to_string(),
-                reason,
-            },
-            (e, _) => e,
-        })?;
+        let client =
+            CaClient::new(&self.url, tls.as_deref()).map_err(|e| match (e, &self.tls_ca) {
+                (CaError::TlsCa { reason, .. }, Some(p)) => CaError::TlsCa {
+                    path: p.display().to_string(),
+                    reason,
+                },
+                (e, _) => e,
+            })?;
         Ok(match &self.ca_name {
             Some(n) => client.with_ca_name(n.clone()),
             None => client,
@@ -1054,7 +1058,8 @@ pub struct EnrollOutcome {
     pub msp_dir: PathBuf,
     /// Files written, relative to `msp_dir`.
     pub files: Vec<String>,
-    /// Fabric CA's version.
+    /// Fabric CA's version as the enroll response gives it (1.5.21 leaves it empty;
+    /// [`CaClient::cainfo`] has it).
     pub ca_version: String,
     /// The CA's name.
     pub ca_name: String,
@@ -1194,8 +1199,7 @@ mod tests {
         let pem_text = certificate_request(&key, "user1", &opts).unwrap();
         let der = pem::decode_all(pem_text.as_bytes()).remove(0).contents;
         let (_, csr) =
-            x509_parser::certification_request::X509CertificationRequest::from_der(&der)
-                .unwrap();
+            x509_parser::certification_request::X509CertificationRequest::from_der(&der).unwrap();
         let subject = csr.certification_request_info.subject.to_string();
         assert_eq!(subject, "O=Hyperledger, CN=user1");
         csr.verify_signature().unwrap();
