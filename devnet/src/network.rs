@@ -11,6 +11,20 @@
 //! channel — each peer dials the chaincode server itself. [`Network::stop`] shuts everything
 //! down gracefully: servers stop accepting, streams end, commit loops finish their block,
 //! the orderer writes its pending batch.
+//!
+//! ```no_run
+//! # async fn demo(package_tgz: &[u8]) -> Result<(), sfcbc_devnet::network::NetworkError> {
+//! use sfcbc_devnet::network::{ChaincodeSpec, Network, NetworkConfig};
+//!
+//! let net = Network::start(NetworkConfig::new("/tmp/devnet").with_orgs(&["Org1", "Org2"])).await?;
+//! net.create_channel("sfc", &["Org1", "Org2"]).await?;
+//! let package_id = net.install_package(package_tgz)?; // what `sfcbc-ccaas package` wrote
+//! net.commit_chaincode("sfc", ChaincodeSpec::new("sfc", &package_id).with_policy("OR('Org1MSP.peer','Org2MSP.peer')")).await?;
+//! let org1 = net.peer("Org1").expect("started");
+//! println!("Org1 gateway at {} (TLS name {})", org1.address, org1.server_name());
+//! net.stop().await;
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::io::Read;
