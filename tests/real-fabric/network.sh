@@ -81,12 +81,12 @@ expect_fail "a user who is neither owner, hop SP nor manager cannot read chain1"
 
 # ------------------------------------------------------------------ private data
 for sp in Org1 Org2; do
-  out="$(cli -i "User1@$sp" account register user1 --secret s3cret-$sp)"
+  out="$(cli -i "User1@$sp" account register "acct-$sp-k7" --secret "pw-$sp-k7")"
   expect_rc0 "sfcbc account register user1 at $sp (the SP's implicit collection)" "$out" "_implicit_org_${sp}MSP"
 done
-out="$(cli -i User1@Tenant1 auth share chain1 Org2:NameWriter:1 --account user1 --secret s3cret-Org2)"
+out="$(cli -i User1@Tenant1 auth share chain1 Org2:NameWriter:1 --account acct-Org2-k7 --secret pw-Org2-k7)"
 expect_rc0 "sfcbc auth share to Org2's hop: explicit collection chain1_Org2MSP" "$out" "chain1_Org2MSP"
-out="$(cli -i User1@Tenant1 auth share chain1 Org1:NameWriter:1 --account user1 --secret s3cret-Org1)"
+out="$(cli -i User1@Tenant1 auth share chain1 Org1:NameWriter:1 --account acct-Org1-k7 --secret pw-Org1-k7)"
 expect_rc0 "sfcbc auth share to Org1's hop: implicit collection _implicit_org_Org1MSP" "$out" "_implicit_org_Org1MSP"
 # Only the SP's own peer endorsed, so only it stores the value. CheckIn as the SP, sent to
 # each peer in turn: the SP's peer reads the credential (auth passes, the check fails later at
@@ -108,6 +108,24 @@ private_only_on() { # SP PSIID SRC COLLECTION
 }
 private_only_on Org2 Org2:NameWriter:1 127.0.0.2:9001 chain1_Org2MSP
 private_only_on Org1 Org1:NameWriter:1 127.0.0.1:4000 _implicit_org_Org1MSP
+# What every peer has: the block. Read through Org3's peer, the ShareAuth transactions carry
+# the collection, key hash and value hash only; account names and secrets appear nowhere.
+out="$(cli -i User1@Org3 blocks --json)"
+grep -qx "__rc=0" <<<"$out" || fail "sfcbc blocks through Org3's peer: $out"
+python3 - <(grep -v '^__rc=' <<<"$out") <<'PY' || fail "ShareAuth private writes in the blocks (seen from Org3): $out"
+import json, re, sys
+txs = json.load(open(sys.argv[1]))
+want = {"chain1_Org2MSP", "_implicit_org_Org1MSP"}
+seen = set()
+for tx in txs:
+    if tx.get("function") == "ShareAuth" and tx.get("validation") == "VALID":
+        for w in tx.get("private_writes", []):
+            assert re.fullmatch(r"[0-9a-f]{64}", w["key_hash"]) and re.fullmatch(r"[0-9a-f]{64}", w["value_hash"]), w
+            seen.add(w["collection"])
+assert want <= seen, seen
+PY
+if grep -qE "acct-Org[12]-k7|pw-Org[12]-k7" <<<"$out"; then fail "an account name or secret is in the blocks"; fi
+pass "sfcbc blocks via Org3's peer: both ShareAuth txs VALID with key/value hashes only; no account or secret in any block"
 r="$(peer_query Org1 User1 Org1 sfc-chain1 sfc CheckIn chain1 Org2:NameWriter:1 "$H0" 127.0.0.2:9001)"
 expect_has "the chaincode refuses Org1 reading Org2's credential even on a peer that has it (403)" "$r" "403"
 
@@ -168,7 +186,7 @@ bash "$F/deploy.sh" --channel sfc-chain1 --name sfcmaj --policy majority >"$WORK
 bash "$F/profile.sh" --chaincode sfcmaj --out "$WORK/maj.yaml" >/dev/null
 out="$(PROFILE="$WORK/maj.yaml" cli -i User1@Tenant1 chain create m1 --hop Org1:NameWriter:1=127.0.0.2:9001 --hop Org2:NameWriter:1=127.0.0.3:9001)"
 expect_rc0 "MAJORITY endorsement policy (the gateway gathers >= 3 of 5 orgs; the tx commits VALID): chain create" "$out" "owner Tenant1MSP"
-out="$(PROFILE="$WORK/maj.yaml" cli -i User1@Tenant1 auth share m1 Org2:NameWriter:1 --account user1 --secret s3cret-Org2)"
+out="$(PROFILE="$WORK/maj.yaml" cli -i User1@Tenant1 auth share m1 Org2:NameWriter:1 --account acct-Org2-k7 --secret pw-Org2-k7)"
 expect_rc0 "MAJORITY chaincode policy: auth share still endorsed by the SP's org alone (collection policy)" "$out" "_implicit_org_Org2MSP"
 bash "$F/deploy.sh" --channel sfc-chain1 --name sfctls --mtls --address "127.0.0.1:$((PORT_BASE + 91))" >"$WORK/deploy-tls.log" 2>&1 \
   || { tail -20 "$WORK/deploy-tls.log"; fail "deploy.sh --mtls"; }
