@@ -82,7 +82,7 @@ expect_fail "a user who is neither owner, hop SP nor manager cannot read chain1"
 # ------------------------------------------------------------------ private data
 for sp in Org1 Org2; do
   out="$(cli -i "User1@$sp" account register "acct-$sp-k7" --secret "pw-$sp-k7")"
-  expect_rc0 "sfcbc account register user1 at $sp (the SP's implicit collection)" "$out" "_implicit_org_${sp}MSP"
+  expect_rc0 "sfcbc account register acct-$sp-k7 at $sp (the SP's implicit collection)" "$out" "_implicit_org_${sp}MSP"
 done
 out="$(cli -i User1@Tenant1 auth share chain1 Org2:NameWriter:1 --account acct-Org2-k7 --secret pw-Org2-k7)"
 expect_rc0 "sfcbc auth share to Org2's hop: explicit collection chain1_Org2MSP" "$out" "chain1_Org2MSP"
