@@ -56,15 +56,27 @@ pub struct Options {
     pub messages: u64,
     /// Unmeasured messages first, per pass (chain loading, connections, caches).
     pub warmup: u64,
-    /// Datagrams in flight.
+    /// Datagrams in flight for the relay and the `none` / `address` chains: enough to
+    /// saturate them, few enough (× ~1 KiB of kernel buffer each) not to overflow a
+    /// default 208 KiB UDP receive buffer when one hop stalls.
     pub window: usize,
+    /// Datagrams in flight for `hash` / `hash+address` chains, whose latency is dominated
+    /// by waiting for record commits (the datagrams wait inside the SFs, not in socket
+    /// buffers): throughput there is window / latency, so a small window would measure
+    /// the window, not the SFs. At most the SF's `validation.max_in_flight` (512).
+    pub hash_window: usize,
     /// Payload bytes at the source.
     pub size: usize,
     pub policies: Vec<Validation>,
     /// A datagram not delivered within this is counted as dropped.
     pub loss_timeout: Duration,
-    /// A pass ends at the latest after this long (what is missing then counts as dropped).
+    /// The throughput pass stops sending after this long (then drains for at most
+    /// `loss_timeout`; what is missing then counts as dropped).
     pub max_pass: Duration,
+    /// The latency pass: one datagram at a time (no queueing), this many at most...
+    pub latency_messages: u64,
+    /// ...and for this long at most.
+    pub latency_time: Duration,
     pub batch_timeout: Duration,
 }
 
@@ -72,9 +84,10 @@ impl Options {
     /// The default run: ≤ 2 minutes in all.
     pub fn standard() -> Options {
         Options {
-            messages: 5_000,
+            messages: 20_000,
             warmup: 200,
-            window: 256,
+            window: 128,
+            hash_window: 512,
             size: 64,
             policies: vec![
                 Validation::None,
@@ -83,7 +96,9 @@ impl Options {
                 Validation::HashAddress,
             ],
             loss_timeout: Duration::from_secs(5),
-            max_pass: Duration::from_secs(20),
+            max_pass: Duration::from_secs(8),
+            latency_messages: 300,
+            latency_time: Duration::from_secs(5),
             batch_timeout: Duration::from_millis(50),
         }
     }
@@ -94,7 +109,10 @@ impl Options {
             messages: 100,
             warmup: 10,
             window: 16,
-            max_pass: Duration::from_secs(10),
+            hash_window: 64,
+            max_pass: Duration::from_secs(3),
+            latency_messages: 10,
+            latency_time: Duration::from_secs(2),
             ..Options::standard()
         }
     }
@@ -112,22 +130,50 @@ pub struct Run {
     pub dropped: u64,
 }
 
-/// The relay pass next to each run, and what the SFs said.
+/// The relay passes next to each run, and what the SFs said.
 #[derive(Debug, Clone, Serialize)]
 pub struct Detail {
     pub policy: String,
+    /// Datagrams in flight in the throughput pass.
+    pub window: usize,
+    /// Per-hop latency of the relay chain, one datagram at a time.
     pub relay_hop_p50_ms: f64,
     pub relay_hop_p99_ms: f64,
-    pub relay_dropped: u64,
     /// hop_p50_ms − relay_hop_p50_ms: what the checks and records add per hop.
     pub added_hop_p50_ms: f64,
+    /// Per-hop latency during the throughput pass (queueing included).
+    pub loaded_hop_p50_ms: f64,
+    pub loaded_hop_p99_ms: f64,
+    /// Source to sink, one datagram at a time.
     pub end_to_end_p50_ms: f64,
     pub end_to_end_p99_ms: f64,
     pub relay_end_to_end_p50_ms: f64,
-    pub delivered: u64,
-    pub sent: u64,
-    /// Per SF: received, forwarded, records committed / failed.
+    pub throughput_pass: PassCounts,
+    pub latency_pass: PassCounts,
+    pub relay_throughput_pass: PassCounts,
+    pub relay_latency_pass: PassCounts,
+    /// Per SF: counters, drops by reason, mean ledger call latency, records.
     pub sfs: Vec<SfCounts>,
+}
+
+/// What one pass sent and got.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassCounts {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+    pub msgs_per_s: f64,
+}
+
+impl PassCounts {
+    fn of(p: &Pass) -> PassCounts {
+        PassCounts {
+            sent: p.sent,
+            delivered: p.delivered,
+            dropped: p.dropped,
+            msgs_per_s: round1(p.msgs_per_s),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,8 +181,40 @@ pub struct SfCounts {
     pub psiid: String,
     pub received: u64,
     pub forwarded: u64,
+    /// Datagrams the SF dropped, by reason (from its metrics).
+    pub dropped: std::collections::BTreeMap<String, u64>,
+    /// Mean latency of its ledger calls (CheckIn, RecordHops...), ms.
+    pub ledger_mean_ms: std::collections::BTreeMap<String, f64>,
+    /// Mean validation time by policy, ms.
+    pub validation_mean_ms: std::collections::BTreeMap<String, f64>,
     /// What became of its hop and error records (committed, replayed, refused, lost...).
     pub records: sfcbc_client::sf::RecordReport,
+}
+
+/// `sfcbc_sf_dropped_total{reason="hash"} 3` lines of an SF's Prometheus text.
+fn drop_reasons(metrics_text: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in metrics_text.lines() {
+        let Some(rest) = line.strip_prefix("sfcbc_sf_dropped") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once(' ') else {
+            continue;
+        };
+        let Some(reason) = labels
+            .split("reason=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        else {
+            continue;
+        };
+        if let Ok(v) = value.trim().parse::<f64>()
+            && v > 0.0
+        {
+            *out.entry(reason.to_owned()).or_default() += v as u64;
+        }
+    }
+    out
 }
 
 /// `target/bench/dataplane.json`.
@@ -157,6 +235,7 @@ pub struct LoadInfo {
     pub messages: u64,
     pub warmup: u64,
     pub window: usize,
+    pub hash_window: usize,
     pub size: usize,
     pub loss_timeout_ms: u64,
     pub records_batch_size: usize,
@@ -218,35 +297,38 @@ struct Pass {
     e2e_ms: Vec<f64>,
 }
 
+/// A datagram on its way: when it was sent, and whether it already gave its window slot
+/// back (overdue: not at the sink within `loss_timeout`, but it may still arrive).
+type InFlight = HashMap<u64, (Instant, bool)>;
+
 /// Drives `messages` datagrams from `source` to `first_hop`, `window` in flight, and
-/// collects what reaches `sink`.
+/// collects what reaches `sink`. A datagram still missing `loss_timeout` after it was sent
+/// frees its window slot (the load goes on) but counts as delivered if it arrives before
+/// the pass ends; the pass ends when every datagram is accounted for, or `max_pass` after
+/// it began (sending stops) plus at most `loss_timeout` of draining.
 async fn drive(
     ui: &Ui,
     label: &str,
     source: &Arc<UdpSocket>,
     sink: &Arc<UdpSocket>,
     first_hop: SocketAddr,
-    messages: u64,
+    (messages, window, max_pass): (u64, usize, Duration),
     opts: &Options,
 ) -> Pass {
-    let outstanding: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
-    let window = Arc::new(Semaphore::new(opts.window));
+    let in_flight: Arc<Mutex<InFlight>> = Arc::default();
+    let window = Arc::new(Semaphore::new(window));
     let pb = ui.bar(messages, label.to_owned());
     let started = Instant::now();
-    let deadline = started + opts.max_pass;
+    let send_until = started + max_pass;
     let sender = {
-        let (outstanding, window, source, size) = (
-            outstanding.clone(),
-            window.clone(),
-            source.clone(),
-            opts.size,
-        );
+        let (in_flight, window, source, size) =
+            (in_flight.clone(), window.clone(), source.clone(), opts.size);
         tokio::spawn(async move {
             let mut sent = 0u64;
             let mut first = None;
             for _ in 0..messages {
                 let Ok(Ok(permit)) =
-                    tokio::time::timeout_at(deadline.into(), window.acquire()).await
+                    tokio::time::timeout_at(send_until.into(), window.acquire()).await
                 else {
                     break;
                 };
@@ -254,36 +336,32 @@ async fn drive(
                 let (seq, p) = payload(size);
                 let now = Instant::now();
                 first.get_or_insert(now);
-                outstanding.lock().expect("lock").insert(seq, now);
+                in_flight.lock().expect("lock").insert(seq, (now, false));
                 if source.send_to(&p, first_hop).await.is_ok() {
                     sent += 1;
                 } else {
-                    outstanding.lock().expect("lock").remove(&seq);
+                    in_flight.lock().expect("lock").remove(&seq);
                     window.add_permits(1);
                 }
             }
             (sent, first.unwrap_or(started))
         })
     };
-    let lost = Arc::new(AtomicU64::new(0));
     let reaper = {
-        let (outstanding, window, lost, timeout) = (
-            outstanding.clone(),
-            window.clone(),
-            lost.clone(),
-            opts.loss_timeout,
-        );
+        let (in_flight, window, timeout) = (in_flight.clone(), window.clone(), opts.loss_timeout);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 let now = Instant::now();
-                let mut o = outstanding.lock().expect("lock");
-                let before = o.len();
-                o.retain(|_, t| now.duration_since(*t) < timeout);
-                let n = before - o.len();
-                if n > 0 {
-                    lost.fetch_add(n as u64, Ordering::Relaxed);
-                    window.add_permits(n);
+                let mut freed = 0;
+                for (t, overdue) in in_flight.lock().expect("lock").values_mut() {
+                    if !*overdue && now.duration_since(*t) >= timeout {
+                        *overdue = true;
+                        freed += 1;
+                    }
+                }
+                if freed > 0 {
+                    window.add_permits(freed);
                 }
             }
         })
@@ -291,13 +369,18 @@ async fn drive(
     let mut pass = Pass::default();
     let mut last = started;
     let mut buf = vec![0u8; 65_536];
+    let mut drain_until: Option<Instant> = None;
     loop {
-        let accounted = pass.delivered + lost.load(Ordering::Relaxed);
-        if accounted >= messages || Instant::now() >= deadline {
-            break;
-        }
-        if sender.is_finished() && outstanding.lock().expect("lock").is_empty() {
-            break;
+        if sender.is_finished() {
+            if in_flight.lock().expect("lock").is_empty() {
+                break;
+            }
+            let until = *drain_until.get_or_insert_with(|| {
+                (Instant::now() + opts.loss_timeout).min(send_until + opts.loss_timeout)
+            });
+            if Instant::now() >= until {
+                break;
+            }
         }
         let r = tokio::time::timeout(Duration::from_millis(50), sink.recv_from(&mut buf)).await;
         let Ok(Ok((n, _))) = r else { continue };
@@ -305,10 +388,12 @@ async fn drive(
         let now_nanos = unix_nanos();
         let p = &buf[..n];
         let Some((seq, t)) = header(p) else { continue };
-        if outstanding.lock().expect("lock").remove(&seq).is_none() {
-            continue; // late (already counted as dropped) or from another pass
+        let Some((_, overdue)) = in_flight.lock().expect("lock").remove(&seq) else {
+            continue; // from an earlier pass
+        };
+        if !overdue {
+            window.add_permits(1);
         }
-        window.add_permits(1);
         pass.delivered += 1;
         pb.inc(1);
         last = now;
@@ -326,7 +411,7 @@ async fn drive(
     } else {
         0.0
     };
-    // Whatever is still in flight must not leak into the next pass.
+    // Stragglers must not leak into the next pass's figures (they are ignored there too).
     while let Ok(Ok(_)) =
         tokio::time::timeout(Duration::from_millis(20), sink.recv_from(&mut buf)).await
     {}
@@ -445,6 +530,8 @@ impl Plane {
             .create_chain(&spec)
             .await
             .with_context(|| format!("CreateChain {id}"))?;
+        // Each SP's gateway endorses on its own peer: wait until every peer has the chain.
+        self.settle().await?;
         let tenant = self.net.network.peer("Tenant1").context("Tenant1")?;
         for (i, sp) in SPS.iter().enumerate() {
             // The owner's identity through the SP's gateway (only the SP sees the secret).
@@ -481,7 +568,17 @@ impl Plane {
                     .with_context(|| format!("ShareEndpoints {psiid}"))?;
             }
         }
+        self.settle().await?;
         Ok(chain)
+    }
+
+    /// Waits until every peer has the blocks the owner's (Tenant1's) peer has.
+    async fn settle(&self) -> anyhow::Result<()> {
+        let p = self.net.network.peer("Tenant1").context("Tenant1")?;
+        let ch = p.peer.channel(CHANNEL).context("channel")?;
+        let height = ch.ledger.height()?;
+        self.net.network.wait_for_height(CHANNEL, height).await?;
+        Ok(())
     }
 
     /// The three SFs of `chain`, each as its SP's User1 through its own peer.
@@ -541,6 +638,7 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
             messages: opts.messages,
             warmup: opts.warmup,
             window: opts.window,
+            hash_window: opts.hash_window,
             size: opts.size,
             loss_timeout_ms: opts.loss_timeout.as_millis() as u64,
             records_batch_size: defaults.batch_size,
@@ -552,6 +650,9 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
 async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<Run>, Vec<Detail>)> {
     let mut runs = Vec::new();
     let mut details = Vec::new();
+    let warm = (opts.warmup, opts.window, opts.max_pass);
+    let thpt = (opts.messages, opts.window, opts.max_pass);
+    let lat = (opts.latency_messages, 1, opts.latency_time);
     for &policy in &opts.policies {
         let src = free_udp(SOURCE_IP)?;
         let dst = free_udp(SINK_IP)?;
@@ -567,107 +668,176 @@ async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<R
 
         // The relay first, on the same addresses and the same sockets at both ends.
         let relay = Relay::start(&psiids, dst).await?;
-        drive(
+        let to = relay.first;
+        drive(ui, "relay warm-up", &source, &sink, to, warm, opts).await;
+        let rt = drive(
             ui,
-            "relay warm-up",
+            &format!("{policy}: relay throughput"),
             &source,
             &sink,
-            relay.first,
-            opts.warmup,
+            to,
+            thpt,
             opts,
         )
         .await;
-        let r = drive(
+        let rl = drive(
             ui,
-            &format!("{policy}: relay"),
+            &format!("{policy}: relay latency"),
             &source,
             &sink,
-            relay.first,
-            opts.messages,
+            to,
+            lat,
             opts,
         )
         .await;
         relay.stop();
 
-        let first: SocketAddr = chain.hops[0].address.parse()?;
+        let to: SocketAddr = chain.hops[0].address.parse()?;
+        let sf_window = if policy.checks_hash() {
+            opts.hash_window
+        } else {
+            opts.window
+        };
+        let warm_sf = (opts.warmup, sf_window, opts.max_pass);
+        let thpt_sf = (opts.messages, sf_window, opts.max_pass);
         drive(
             ui,
             &format!("{policy}: SF warm-up"),
             &source,
             &sink,
-            first,
-            opts.warmup,
+            to,
+            warm_sf,
             opts,
         )
         .await;
-        let s = drive(
+        let st = drive(
             ui,
-            &format!("{policy}: SF chain"),
+            &format!("{policy}: SF throughput"),
             &source,
             &sink,
-            first,
-            opts.messages,
+            to,
+            thpt_sf,
+            opts,
+        )
+        .await;
+        let sl = drive(
+            ui,
+            &format!("{policy}: SF latency"),
+            &source,
+            &sink,
+            to,
+            lat,
             opts,
         )
         .await;
         let step = ui.step(format!("{policy}: stopping the SFs (flushing records)"));
         let mut counts = Vec::new();
         for (i, sf) in sfs.into_iter().enumerate() {
+            let metrics = sf.metrics.clone();
             let rep = sf.shutdown().await;
+            let text = metrics.encode();
             counts.push(SfCounts {
                 psiid: psiids[i].clone(),
                 received: rep.received,
                 forwarded: rep.forwarded,
+                dropped: drop_reasons(&text),
+                ledger_mean_ms: histogram_means(&text, "sfcbc_sf_ledger_seconds", "call"),
+                validation_mean_ms: histogram_means(&text, "sfcbc_sf_validation_seconds", "policy"),
                 records: rep.records,
             });
         }
         step.finish_and_clear();
 
-        let hop = Summary::of(s.hop_ms);
-        let relay_hop = Summary::of(r.hop_ms);
-        let e2e = Summary::of(s.e2e_ms);
-        let relay_e2e = Summary::of(r.e2e_ms);
-        let ratio = if r.msgs_per_s > 0.0 {
-            s.msgs_per_s / r.msgs_per_s
+        let hop = Summary::of(sl.hop_ms.clone());
+        let relay_hop = Summary::of(rl.hop_ms.clone());
+        let loaded_hop = Summary::of(st.hop_ms.clone());
+        let e2e = Summary::of(sl.e2e_ms.clone());
+        let relay_e2e = Summary::of(rl.e2e_ms.clone());
+        let ratio = if rt.msgs_per_s > 0.0 {
+            st.msgs_per_s / rt.msgs_per_s
         } else {
             0.0
         };
         ui.note(format!(
             "{:>12}: {:>8.1} msg/s vs relay {:>8.1} msg/s (×{:.3}); hop p50 {:.2} ms p99 {:.2} ms (relay {:.3} / {:.3}); dropped {}",
             policy.as_str(),
-            s.msgs_per_s,
-            r.msgs_per_s,
+            st.msgs_per_s,
+            rt.msgs_per_s,
             ratio,
             hop.p50_ms,
             hop.p99_ms,
             relay_hop.p50_ms,
             relay_hop.p99_ms,
-            s.dropped
+            st.dropped + sl.dropped
         ));
         runs.push(Run {
             policy: policy.as_str().into(),
-            msgs_per_s: round1(s.msgs_per_s),
-            relay_msgs_per_s: round1(r.msgs_per_s),
+            msgs_per_s: round1(st.msgs_per_s),
+            relay_msgs_per_s: round1(rt.msgs_per_s),
             ratio: round3(ratio),
             hop_p50_ms: hop.p50_ms,
             hop_p99_ms: hop.p99_ms,
-            dropped: s.dropped,
+            dropped: st.dropped + sl.dropped,
         });
         details.push(Detail {
             policy: policy.as_str().into(),
+            window: sf_window,
             relay_hop_p50_ms: relay_hop.p50_ms,
             relay_hop_p99_ms: relay_hop.p99_ms,
-            relay_dropped: r.dropped,
             added_hop_p50_ms: round3(hop.p50_ms - relay_hop.p50_ms),
+            loaded_hop_p50_ms: loaded_hop.p50_ms,
+            loaded_hop_p99_ms: loaded_hop.p99_ms,
             end_to_end_p50_ms: e2e.p50_ms,
             end_to_end_p99_ms: e2e.p99_ms,
             relay_end_to_end_p50_ms: relay_e2e.p50_ms,
-            delivered: s.delivered,
-            sent: s.sent,
+            throughput_pass: PassCounts::of(&st),
+            latency_pass: PassCounts::of(&sl),
+            relay_throughput_pass: PassCounts::of(&rt),
+            relay_latency_pass: PassCounts::of(&rl),
             sfs: counts,
         });
     }
     Ok((runs, details))
+}
+
+/// Mean (ms) per label value of a Prometheus histogram in `text` (`_sum` / `_count`).
+fn histogram_means(text: &str, name: &str, label: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        let (is_sum, rest) = if let Some(r) = rest.strip_prefix("_sum") {
+            (true, r)
+        } else if let Some(r) = rest.strip_prefix("_count") {
+            (false, r)
+        } else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once(' ') else {
+            continue;
+        };
+        let Some(key) = labels
+            .split(&format!("{label}=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        else {
+            continue;
+        };
+        let Ok(v) = value.trim().parse::<f64>() else {
+            continue;
+        };
+        let e = sums.entry(key.to_owned()).or_default();
+        if is_sum {
+            e.0 += v;
+        } else {
+            e.1 += v;
+        }
+    }
+    sums.into_iter()
+        .filter(|(_, (_, n))| *n > 0.0)
+        .map(|(k, (s, n))| (k, round3(s / n * 1e3)))
+        .collect()
 }
 
 /// The human summary.

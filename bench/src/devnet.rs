@@ -148,11 +148,50 @@ pub struct Profile {
     pub first_errors: Vec<String>,
 }
 
+/// Single-core ECDSA P-256 rates with the implementation the fabric crate uses (RustCrypto
+/// `p256`), measured in the same run: the work every transaction repeats (client signs
+/// proposal and envelope, endorsers verify and sign, orderer and validators verify).
+#[derive(Debug, Clone, Serialize)]
+pub struct CryptoBaseline {
+    pub ecdsa_p256_sign_per_s: f64,
+    pub ecdsa_p256_verify_per_s: f64,
+}
+
+/// Measures [`CryptoBaseline`] for about `time` on one core.
+pub fn crypto_baseline(time: Duration) -> CryptoBaseline {
+    use p256::ecdsa::signature::{Signer as _, Verifier as _};
+    use p256::ecdsa::{Signature, SigningKey};
+    let key = SigningKey::from_slice(&[7u8; 32]).expect("a valid scalar");
+    let msg = vec![0x5au8; 2_000];
+    let rate = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < time / 2 {
+            f();
+            n += 1;
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    };
+    let sign = rate(&mut || {
+        let _: Signature = key.sign(&msg);
+    });
+    let sig: Signature = key.sign(&msg);
+    let vk = *key.verifying_key();
+    let verify = rate(&mut || {
+        vk.verify(&msg, &sig).expect("verifies");
+    });
+    CryptoBaseline {
+        ecdsa_p256_sign_per_s: round1(sign),
+        ecdsa_p256_verify_per_s: round1(verify),
+    }
+}
+
 /// `target/bench/devnet.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub runs: Vec<Run>,
     pub machine: Machine,
+    pub crypto_baseline: CryptoBaseline,
     pub baseline: Vec<Baseline>,
     pub profile: Vec<Profile>,
     pub network: NetworkInfo,
@@ -381,6 +420,21 @@ async fn evaluate_run(
 /// Runs the benchmark and returns the report (the caller writes and prints it).
 pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
     let mut machine = Machine::probe();
+    let step = ui.step("measuring single-core ECDSA P-256 sign/verify rates");
+    let crypto = tokio::task::spawn_blocking({
+        let t = if opts.duration < Duration::from_secs(2) {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(1)
+        };
+        move || crypto_baseline(t)
+    })
+    .await?;
+    step.finish_and_clear();
+    ui.note(format!(
+        "ECDSA P-256 on one core: {:.0} signs/s, {:.0} verifies/s",
+        crypto.ecdsa_p256_sign_per_s, crypto.ecdsa_p256_verify_per_s
+    ));
     let step = ui.step("starting devnet: orderer + Org1, Org2, Org3 peers (TLS)");
     let mut net = BenchNet::start(&["Org1", "Org2", "Org3"], opts.batch_timeout).await?;
     step.set_message("starting the kv chaincode servers and committing the definitions");
@@ -476,6 +530,7 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
     Ok(Report {
         runs,
         machine,
+        crypto_baseline: crypto,
         baseline,
         profile,
         network: info,

@@ -60,9 +60,13 @@ enum Bench {
         /// Validation policies: none, address, hash, hash+address.
         #[arg(long, value_delimiter = ',', value_parser = parse_validation)]
         policies: Option<Vec<Validation>>,
-        /// Datagrams in flight.
+        /// Datagrams in flight for the relay and the none / address chains.
         #[arg(long)]
         window: Option<usize>,
+        /// Datagrams in flight for the hash / hash+address chains (latency-bound: they
+        /// wait for record commits inside the SFs).
+        #[arg(long)]
+        hash_window: Option<usize>,
         /// Payload bytes at the source.
         #[arg(long)]
         size: Option<usize>,
@@ -118,6 +122,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             messages,
             policies,
             window,
+            hash_window,
             size,
             batch_timeout_ms,
         } => {
@@ -136,6 +141,10 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             if let Some(w) = window {
                 anyhow::ensure!(w > 0, "--window must be positive");
                 o.window = w;
+            }
+            if let Some(w) = hash_window {
+                anyhow::ensure!(w > 0, "--hash-window must be positive");
+                o.hash_window = w;
             }
             if let Some(s) = size {
                 anyhow::ensure!(
