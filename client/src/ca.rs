@@ -579,9 +579,12 @@ fn first_cert(pem_text: &[u8]) -> Result<Vec<u8>, CaError> {
         .ok_or_else(|| CaError::Invalid("no CERTIFICATE PEM block".into()))
 }
 
+/// Certificates, one PEM each.
+type PemList = Vec<Vec<u8>>;
+
 /// Splits a PEM chain into roots and intermediates the way `fabric-ca-client` does
 /// (`storeCAChain`): a certificate without AKI, or whose AKI equals its SKI, is a root.
-fn split_chain(chain: &[u8], request: &str) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), CaError> {
+fn split_chain(chain: &[u8], request: &str) -> Result<(PemList, PemList), CaError> {
     let bad = |reason: String| CaError::BadResponse {
         request: request.to_string(),
         reason,
