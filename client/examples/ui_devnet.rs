@@ -31,7 +31,9 @@ async fn main() -> anyhow::Result<()> {
             "--listen" => listen = args.next().unwrap_or_default().parse()?,
             "--dir" => dir = args.next().map(PathBuf::from),
             "--identity" => identity = args.next().unwrap_or(identity),
-            other => anyhow::bail!("unknown argument {other:?}: --listen ADDR, --dir DIR, --identity USER@ORG"),
+            other => anyhow::bail!(
+                "unknown argument {other:?}: --listen ADDR, --dir DIR, --identity USER@ORG"
+            ),
         }
     }
     let temp = tempfile::tempdir()?;
@@ -51,9 +53,9 @@ async fn main() -> anyhow::Result<()> {
             Some("quit") => break,
             Some("traffic") if words.len() == 4 => {
                 let n: usize = words[2].parse().unwrap_or(1);
-                tokio::spawn(async move {
-                    support::traffic(&profile, &words[1], n, &words[3]).await
-                })
+                tokio::spawn(
+                    async move { support::traffic(&profile, &words[1], n, &words[3]).await },
+                )
                 .await
                 .map(|sources| format!("OK traffic {}", sources.join(" ")))
             }
