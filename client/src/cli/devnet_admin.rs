@@ -557,13 +557,9 @@ pub async fn run_chaincode(ctx: &Ctx, cmd: ChaincodeCmd) -> anyhow::Result<()> {
         }
         ChaincodeCmd::Commit(a) => {
             let Some(channel) = ctx.global.channel.clone() else {
-                use clap::CommandFactory as _;
-                super::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::MissingRequiredArgument,
-                        "`devnet chaincode commit` needs --channel NAME",
-                    )
-                    .exit();
+                usage_error(
+                    "the following required arguments were not provided: --channel <CHANNEL>",
+                )
             };
             if let Some(p) = &a.policy {
                 EndorsementPolicy::parse(p).map_err(|e| anyhow::anyhow!("--policy: {e}"))?;
@@ -621,6 +617,22 @@ pub async fn run_chaincode(ctx: &Ctx, cmd: ChaincodeCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Exits 2 with clap's usage error for `sfcbc devnet chaincode commit`.
+fn usage_error(message: &str) -> ! {
+    use clap::CommandFactory as _;
+    let mut cli = super::Cli::command();
+    cli.build();
+    let commit = cli
+        .find_subcommand_mut("devnet")
+        .and_then(|d| d.find_subcommand_mut("chaincode"))
+        .and_then(|c| c.find_subcommand_mut("commit"))
+        .cloned();
+    commit
+        .unwrap_or(cli)
+        .error(clap::error::ErrorKind::MissingRequiredArgument, message)
+        .exit()
 }
 
 /// A JSON array of strings, comma-separated.
