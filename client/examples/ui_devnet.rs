@@ -11,6 +11,10 @@
 //!   answers `OK traffic HASH…` (the messages' source hashes; payloads are `TAG message i`)
 //! - `drop CHAIN PSIID KIND DETAIL…` — one dropped datagram at that hop, recorded by its SP
 //! - `quit` (or end of input) — stops the UI and the devnet.
+//!
+//! With `--profile FILE` it starts neither: it only answers those commands against the
+//! network the profile names (e.g. one `sfcbc devnet up` runs, with `sfcbc ui` serving the
+//! page), and prints `READY` instead of `UI_URL`.
 
 #[path = "../tests/ui_support.rs"]
 mod support;
@@ -25,16 +29,24 @@ async fn main() -> anyhow::Result<()> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse()?;
     let mut dir: Option<PathBuf> = None;
     let mut identity = "User1@Tenant1".to_owned();
+    let mut existing: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--listen" => listen = args.next().unwrap_or_default().parse()?,
             "--dir" => dir = args.next().map(PathBuf::from),
             "--identity" => identity = args.next().unwrap_or(identity),
+            "--profile" => existing = args.next().map(PathBuf::from),
             other => anyhow::bail!(
                 "unknown argument {other:?}: --listen ADDR, --dir DIR, --identity USER@ORG"
             ),
         }
+    }
+    if let Some(path) = existing {
+        let profile = sfcbc_client::profile::Profile::load(&path)?;
+        println!("READY");
+        commands(profile).await;
+        return Ok(());
     }
     let temp = tempfile::tempdir()?;
     let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
@@ -44,7 +56,15 @@ async fn main() -> anyhow::Result<()> {
     let profile = devnet.profile.clone();
     let ui = support::start_ui(profile.clone(), &identity, listen).await;
     println!("UI_URL http://{}/", ui.addr);
+    commands(profile).await;
+    let _ = ui.stop.send(());
+    let _ = ui.task.await;
+    devnet.stop().await;
+    Ok(())
+}
 
+/// Answers commands from standard input until `quit` or its end.
+async fn commands(profile: sfcbc_client::profile::Profile) {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let words: Vec<String> = line.split_whitespace().map(String::from).collect();
@@ -80,8 +100,4 @@ async fn main() -> anyhow::Result<()> {
             Err(e) => println!("ERR {e}"),
         }
     }
-    let _ = ui.stop.send(());
-    let _ = ui.task.await;
-    devnet.stop().await;
-    Ok(())
 }

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,24 +21,40 @@ const shots = process.env.UI_SCREENSHOTS || path.join(repo, 'target/ui-screensho
 const bin = process.env.UI_DEVNET_BIN || path.join(repo, 'target/debug/examples/ui_devnet');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-let server; // the ui_devnet child
+// Two ways to run (run.sh does both):
+// - default: client/examples/ui_devnet starts a devnet and the UI in one process;
+// - SFCBC_BIN set: the real binary, `sfcbc devnet up` and `sfcbc ui` as separate processes,
+//   with ui_devnet --profile only submitting the hop records SFs would.
+const sfcbcBin = process.env.SFCBC_BIN;
+let server; // ui_devnet: answers traffic / drop commands
+let devnetProc; // `sfcbc devnet up` (SFCBC_BIN mode)
+let uiProc; // `sfcbc ui` (SFCBC_BIN mode)
 let url;
 let browser;
 let page;
-const lines = []; // answers from ui_devnet not yet taken
-const waiters = [];
 const consoleProblems = [];
 let step = 'start';
 // Steps in which the page is expected to get an HTTP error answer (the browser logs those).
 const refusalSteps = new Set(['duplicate chain', 'stranger chain page']);
 
-function nextLine(timeoutMs = 60000) {
-  if (lines.length) return Promise.resolve(lines.shift());
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('ui_devnet did not answer')), timeoutMs);
-    waiters.push((l) => { clearTimeout(t); resolve(l); });
+// Lines a child prints, taken one at a time.
+function lineReader(stream) {
+  const lines = [];
+  const waiters = [];
+  createInterface({ input: stream }).on('line', (l) => {
+    if (waiters.length) waiters.shift()(l);
+    else lines.push(l);
   });
+  return (timeoutMs = 60000) => {
+    if (lines.length) return Promise.resolve(lines.shift());
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no answer from the child process')), timeoutMs);
+      waiters.push((l) => { clearTimeout(t); resolve(l); });
+    });
+  };
 }
+
+let nextLine;
 
 async function command(cmd) {
   server.stdin.write(`${cmd}\n`);
@@ -55,17 +71,54 @@ async function shot(name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 }
 
+async function waitFile(file, ms) {
+  const end = Date.now() + ms;
+  while (!existsSync(file)) {
+    if (Date.now() > end) throw new Error(`${file} did not appear`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// run.sh ends these by pid should this process die before `after` runs.
+function remember(proc) {
+  if (process.env.UI_PIDS_FILE) appendFileSync(process.env.UI_PIDS_FILE, `${proc.pid}\n`);
+  return proc;
+}
+
+function stop(proc, how) {
+  if (!proc || proc.exitCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    const t = setTimeout(() => { proc.kill('SIGKILL'); r(); }, 15000);
+    proc.on('exit', () => { clearTimeout(t); r(); });
+    how(proc);
+  });
+}
+
 before(async () => {
   mkdirSync(shots, { recursive: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'sfcbc-ui-'));
-  server = spawn(bin, ['--listen', '127.0.0.1:0', '--dir', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  createInterface({ input: server.stdout }).on('line', (l) => {
-    if (waiters.length) waiters.shift()(l);
-    else lines.push(l);
-  });
-  for (;;) {
-    const l = await nextLine(180000);
-    if (l.startsWith('UI_URL ')) { url = l.slice(7).trim(); break; }
+  if (sfcbcBin) {
+    const env = { ...process.env, SFCBC_HOME: dir };
+    for (const k of ['SFCBC_PROFILE', 'SFCBC_IDENTITY', 'SFCBC_CHANNEL']) delete env[k];
+    devnetProc = remember(spawn(sfcbcBin, ['devnet', 'up', '--dir', path.join(dir, 'devnet')], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    await waitFile(path.join(dir, 'devnet', 'devnet.pid'), 180000);
+    const profile = path.join(dir, 'devnet', 'profile.yaml');
+    uiProc = remember(spawn(sfcbcBin, ['--profile', profile, '-i', 'User1@Tenant1', 'ui', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
+    const uiLine = lineReader(uiProc.stdout);
+    for (;;) {
+      const m = /(http:\/\/\S+)/.exec(await uiLine(120000));
+      if (m) { url = m[1]; break; }
+    }
+    server = spawn(bin, ['--profile', profile], { stdio: ['pipe', 'pipe', 'inherit'] });
+    nextLine = lineReader(server.stdout);
+    while ((await nextLine(60000)) !== 'READY');
+  } else {
+    server = spawn(bin, ['--listen', '127.0.0.1:0', '--dir', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    nextLine = lineReader(server.stdout);
+    for (;;) {
+      const l = await nextLine(180000);
+      if (l.startsWith('UI_URL ')) { url = l.slice(7).trim(); break; }
+    }
   }
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -86,11 +139,9 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) {
-    server.stdin.end('quit\n');
-    await new Promise((r) => { server.on('exit', r); setTimeout(r, 15000); });
-    if (server.exitCode === null) server.kill('SIGKILL');
-  }
+  await stop(server, (p) => p.stdin.end('quit\n'));
+  await stop(uiProc, (p) => p.kill('SIGTERM'));
+  await stop(devnetProc, (p) => p.kill('SIGTERM'));
 });
 
 const hop = (psiid) => page.locator(`[data-testid="chain-graph"] g.hop[data-psiid="${psiid}"]`);
