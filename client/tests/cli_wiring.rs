@@ -109,6 +109,7 @@ fn usage_errors_exit_2() {
         ],
         &["k8s", "render", "--chain", "c", "--tls", "sometimes"],
         &["k8s", "frobnicate"],
+        &["k8s", "render", "--chain", "c", "--spec", "chain.json"],
     ] {
         let o = sfcbc(h, args);
         let err = String::from_utf8_lossy(&o.stderr);
@@ -439,4 +440,36 @@ fn devnet_up_ed25519_signs_with_ed25519() {
             .all(|t| t["validation"] == "VALID"),
         "{txs}"
     );
+}
+
+/// `k8s render --spec` renders offline, byte for byte what the committed chain1 overlay
+/// holds (which a library test keeps in step with the renderer).
+#[test]
+fn k8s_render_spec_offline_matches_the_committed_overlay() {
+    let home = tempfile::tempdir().unwrap();
+    let overlay = Path::new(env!("CARGO_MANIFEST_DIR")).join("../network/k8s/overlays/chain1");
+    let spec = overlay.join("chain.json");
+    let o = sfcbc(
+        home.path(),
+        &["k8s", "render", "--spec", spec.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let committed = std::fs::read_to_string(overlay.join("sf.yaml")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout) == committed,
+        "sfcbc k8s render --spec differs from network/k8s/overlays/chain1/sf.yaml"
+    );
+    let bad = home.path().join("bad.json");
+    std::fs::write(&bad, "{\"hops\": 3}").unwrap();
+    let o = sfcbc(
+        home.path(),
+        &["k8s", "render", "--spec", bad.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad chain JSON"));
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use sfcbc_client::k8s::{RenderOptions, Rendered, render_chain};
+use sfcbc_chaincode::types::{Chain, ChainSpec};
+use sfcbc_client::k8s::{RenderOptions, Rendered, chain_from_spec, render_chain};
 
 use super::{Ctx, output};
 
@@ -14,7 +15,7 @@ pub enum K8sCmd {
     /// Render a chain's SF manifests (per hop: ConfigMap with sf.toml, Service, Deployment,
     /// NetworkPolicy) from the ledger's chain config; YAML on stdout, or DIR/sf.yaml.
     #[command(
-        after_help = "Examples:\n  sfcbc --profile profile.yaml k8s render --chain chain1 > network/k8s/overlays/chain1/sf.yaml\n  sfcbc k8s render --chain chain1 --out network/k8s/overlays/chain1 --image registry.local/sfcbc/sf:0.1.0\n  sfcbc k8s render --chain chain1 --gateways-from-profile --namespace Org1MSP=sp-one\n\nNotes the operator must act on (addresses to re-register, `address` validation in a\ncluster) are printed as `# note:` lines at the top of the YAML and on stderr."
+        after_help = "Examples:\n  sfcbc --profile profile.yaml k8s render --chain chain1 > network/k8s/overlays/chain1/sf.yaml\n  sfcbc k8s render --chain chain1 --out network/k8s/overlays/chain1 --image registry.local/sfcbc/sf:0.1.0\n  sfcbc k8s render --chain chain1 --gateways-from-profile --namespace Org1MSP=sp-one\n  sfcbc k8s render --spec network/k8s/overlays/chain1/chain.json   # offline, from a spec file\n\nNotes the operator must act on (addresses to re-register, `address` validation in a\ncluster) are printed as `# note:` lines at the top of the YAML and on stderr."
     )]
     Render(RenderArgs),
 }
@@ -22,8 +23,12 @@ pub enum K8sCmd {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The chain to render (read from the ledger; its channel: --channel, else sfc-CHAIN).
-    #[arg(long)]
-    pub chain: String,
+    #[arg(long, required_unless_present = "spec")]
+    pub chain: Option<String>,
+    /// Render a chain spec file offline instead (`chain create --file`'s JSON: {"id",
+    /// "hops": [...]}), without reaching any network.
+    #[arg(long, value_name = "FILE", conflicts_with = "chain")]
+    pub spec: Option<PathBuf>,
     /// Write DIR/sf.yaml instead of printing the YAML.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -80,16 +85,21 @@ pub async fn run(ctx: &Ctx, cmd: K8sCmd) -> anyhow::Result<()> {
 }
 
 async fn render(ctx: &Ctx, a: RenderArgs) -> anyhow::Result<()> {
-    let (p, _, sfc) = ctx.sfc(Some(&a.chain)).await?;
-    let chain = sfc
-        .get_chain(&a.chain)
-        .await
-        .with_context(|| format!("cannot read chain {} from the ledger", a.chain))?;
     let mut opts = RenderOptions {
         channel: ctx.global.channel.clone(),
-        chaincode: p.chaincode.clone(),
         tls: a.tls == "on",
         ..RenderOptions::default()
+    };
+    let chain = match (&a.spec, &a.chain) {
+        (Some(f), _) => spec_chain(f)?,
+        (None, Some(id)) => {
+            let (p, _, sfc) = ctx.sfc(Some(id)).await?;
+            opts.chaincode = p.chaincode.clone();
+            sfc.get_chain(id)
+                .await
+                .with_context(|| format!("cannot read chain {id} from the ledger"))?
+        }
+        (None, None) => anyhow::bail!("give --chain CHAIN or --spec FILE"),
     };
     if let Some(i) = a.image {
         opts.image = i;
@@ -108,6 +118,7 @@ async fn render(ctx: &Ctx, a: RenderArgs) -> anyhow::Result<()> {
     }
     opts.destination_cidr = a.destination_cidr;
     if a.gateways_from_profile {
+        let p = ctx.profile()?;
         for o in p.orgs.values() {
             if let Some(peer) = &o.peer {
                 opts.gateways
@@ -122,7 +133,7 @@ async fn render(ctx: &Ctx, a: RenderArgs) -> anyhow::Result<()> {
     opts.gateways.extend(a.gateways);
     opts.server_names.extend(a.server_names);
     let rendered =
-        render_chain(&chain, &opts).with_context(|| format!("cannot render chain {}", a.chain))?;
+        render_chain(&chain, &opts).with_context(|| format!("cannot render chain {}", chain.id))?;
     let yaml = rendered.to_yaml()?;
     let file = match &a.out {
         Some(dir) => {
@@ -186,6 +197,18 @@ async fn render(ctx: &Ctx, a: RenderArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A chain spec file as the chain it would create.
+fn spec_chain(f: &std::path::Path) -> anyhow::Result<Chain> {
+    let text =
+        std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+    let spec: ChainSpec = serde_json::from_str(&text)
+        .with_context(|| format!("bad chain JSON in {}", f.display()))?;
+    if spec.id.is_empty() {
+        anyhow::bail!("{} has no chain \"id\"", f.display());
+    }
+    Ok(chain_from_spec(spec))
 }
 
 fn hops_json(r: &Rendered) -> Vec<serde_json::Value> {
