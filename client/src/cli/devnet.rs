@@ -125,6 +125,8 @@ pub struct Devnet {
     pub package_id: String,
     stop_ccaas: watch::Sender<bool>,
     ccaas: tokio::task::JoinHandle<()>,
+    /// `dir` held a network already: its crypto material and channels were kept.
+    pub resumed: bool,
     /// The package installed last through the admin socket (`devnet chaincode install`).
     last_installed: std::sync::Mutex<Option<String>>,
 }
@@ -217,8 +219,9 @@ pub async fn start(args: &UpArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Dev
     config.batch_timeout = args.batch_timeout;
     config.max_message_count = args.max_message_count;
     config.base_port = args.base_port;
+    let resumed = dir.join("organizations").exists();
     if args.ed25519 {
-        if dir.join("organizations").exists() {
+        if resumed {
             tracing::warn!(
                 "--ed25519: {} already holds crypto material, which is kept as it was made",
                 dir.display()
@@ -269,6 +272,7 @@ pub async fn start(args: &UpArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Dev
         package_id,
         stop_ccaas,
         ccaas,
+        resumed,
         last_installed: std::sync::Mutex::new(None),
     })
 }
@@ -446,7 +450,7 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
             "profile": devnet.profile_path,
             "pid": std::process::id(),
             "chaincode": {"address": devnet.ccaas_addr, "packageId": devnet.package_id},
-            "settings": settings(&a),
+            "settings": settings(&a, devnet.resumed),
             "network": devnet.profile,
         }))?;
     } else {
@@ -457,7 +461,7 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
         );
         println!("{}", devnet.table());
         println!("channels: {}", devnet.profile.channels.join(", "));
-        let s = settings(&a);
+        let s = settings(&a, devnet.resumed);
         println!(
             "new channels: BatchTimeout {}, MaxMessageCount {}; TLS {}; keys {}",
             s["batchTimeout"].as_str().unwrap_or_default(),
@@ -481,13 +485,19 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
 }
 
 /// The options `up` ran with, for its output.
-fn settings(a: &UpArgs) -> serde_json::Value {
+fn settings(a: &UpArgs, resumed: bool) -> serde_json::Value {
+    let keys = match (resumed, a.ed25519) {
+        (true, _) => "as first generated (resumed network)",
+        (false, true) => "Ed25519",
+        (false, false) => "ECDSA P-256",
+    };
     serde_json::json!({
         "orgs": a.orgs,
         "tls": a.tls == "on",
         "batchTimeout": format!("{:?}", a.batch_timeout),
         "maxMessageCount": a.max_message_count,
-        "keys": if a.ed25519 { "Ed25519" } else { "ECDSA P-256" },
+        "keys": keys,
+        "resumed": resumed,
     })
 }
 
