@@ -62,7 +62,7 @@ function connectLive() {
   });
   on('chain', (e) => `chain ${e.chain} ${e.detail || 'changed'} (block ${e.block})`);
   on('record', (e) => `${e.count} record${e.count === 1 ? '' : 's'} at ${e.psiid} on ${e.chain}`);
-  on('error', (e) => `${e.detail} error at ${e.psiid} on ${e.chain}`);
+  on('drop', (e) => `${e.detail} error at ${e.psiid} on ${e.chain}`);
   on('block', (e) => { state.lastBlock = e.block; return `block ${e.block} on ${e.channel} (${e.count} tx)`; });
 }
 
@@ -257,7 +257,7 @@ async function chainPage(id) {
     if (ev.chain !== id) return;
     refreshGraph();
     if (ev.kind === 'record') refreshRecords();
-    if (ev.kind === 'error') refreshErrors();
+    if (ev.kind === 'drop') refreshErrors();
   };
   // Health is "errors in the last minute": redraw now and then even without events.
   const tick = setInterval(() => { if (state.route.startsWith('#/chain/')) refreshGraph(); else clearInterval(tick); }, 20000);

@@ -261,7 +261,7 @@ async fn ui_api_over_http_on_devnet() {
     // Live: the records and the error arrived as SSE events for this identity.
     let mut kinds = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !(kinds.contains(&"record".to_string()) && kinds.contains(&"error".to_string())) {
+    while !(kinds.contains(&"record".to_string()) && kinds.contains(&"drop".to_string())) {
         match tokio::time::timeout_at(deadline, live.recv()).await {
             Ok(Some((event, data))) => {
                 if event != "block" {
@@ -269,7 +269,7 @@ async fn ui_api_over_http_on_devnet() {
                 }
                 kinds.push(event);
             }
-            _ => panic!("no record + error events within 20 s; got {kinds:?}"),
+            _ => panic!("no record + drop events within 20 s; got {kinds:?}"),
         }
     }
 

@@ -129,6 +129,7 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   page = await context.newPage();
   page.on('console', (m) => {
+    if (process.env.UI_DEBUG) console.log(`[${step}] console.${m.type()}: ${m.text()}`);
     if (m.type() === 'error' || m.type() === 'warning') consoleProblems.push({ step, type: m.type(), text: m.text() });
   });
   page.on('pageerror', (e) => consoleProblems.push({ step, type: 'pageerror', text: String(e) }));
@@ -212,6 +213,7 @@ test('the web UI end to end in Chromium', async (t) => {
     assert.match(await hop('Org2:NameWriter:1').textContent(), /processed 4.*forwarded 3.*dropped 1/);
     assert.equal(await page.evaluate(() => window.__noReload), true, 'updated without a reload');
     await page.getByTestId('records-table').locator('tbody tr').first().waitFor();
+    assert.equal(await page.getAttribute('#live', 'class'), 'live on', 'the live stream stayed connected');
     await shot('04-chain-live-counts');
   });
 

@@ -23,7 +23,8 @@ use crate::sfc::SfcEvent;
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveEvent {
-    /// `chain`, `record`, `error` or `block`.
+    /// `chain`, `record`, `drop` (a hop's error record) or `block`; also the SSE event name
+    /// (not `error`: EventSource reserves that name for its own connection errors).
     pub kind: &'static str,
     pub channel: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,7 +36,7 @@ pub struct LiveEvent {
     /// Records in a `record` event, transactions in a `block` event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<usize>,
-    /// The error kind of an `error` event.
+    /// The error kind of a `drop` event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub tx_id: String,
@@ -109,7 +110,7 @@ async fn chaincode_feed(state: Arc<AppState>, channel: String) {
                             ..base
                         },
                         SfcEvent::HopRejected(r) => LiveEvent {
-                            kind: "error",
+                            kind: "drop",
                             chain: Some(r.chain),
                             psiid: Some(r.psiid),
                             detail: Some(format!("{:?}", r.kind).to_lowercase()),
