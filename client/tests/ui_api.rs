@@ -23,9 +23,24 @@ async fn http(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_with(addr, method, path, body, &[]).await
+}
+
+/// [`http`] with extra header lines.
+async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    extra: &[&str],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).await.expect("connect to the UI");
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in extra {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
     if body.is_some() {
         req.push_str(&format!(
             "Content-Type: application/json\r\nContent-Length: {}\r\n",
@@ -454,7 +469,7 @@ async fn ui_api_over_http_on_devnet() {
         1
     );
     // Only the owner may disable: the SP's attempt is refused verbatim, the owner's works.
-    let (status, v) = api(a, "POST", "/api/chains/web1/disable", None).await;
+    let (status, v) = api(a, "POST", "/api/chains/web1/disable", Some(json!({}))).await;
     assert_eq!(status, 403, "{v}");
     ok(
         a,
@@ -463,7 +478,28 @@ async fn ui_api_over_http_on_devnet() {
         Some(json!({"identity": "User1@Tenant1"})),
     )
     .await;
-    let v = ok(a, "POST", "/api/chains/web1/disable", None).await;
+    // Another site's page cannot make changes: a body-less (no preflight) POST is refused,
+    // and so is a JSON one naming a foreign origin.
+    let (status, _) = api(a, "POST", "/api/chains/web1/disable", None).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = http_with(
+        a,
+        "POST",
+        "/api/chains/web1/disable",
+        Some(&json!({})),
+        &["Origin: http://evil.example"],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Update (owner): version 2 with the new hop list.
+    let mut spec = web1();
+    spec["hops"][1]["address"] = json!("127.0.0.3:9002");
+    let v = ok(a, "PUT", "/api/chains/web1", Some(spec.clone())).await;
+    assert_eq!(v["chain"]["version"], 2, "{v}");
+    assert_eq!(v["chain"]["hops"][1]["address"], "127.0.0.3:9002");
+    let (status, v) = api(a, "PUT", "/api/chains/other", Some(spec)).await;
+    assert_eq!(status, 400, "{v}");
+    let v = ok(a, "POST", "/api/chains/web1/disable", Some(json!({}))).await;
     assert_eq!(v["chain"]["state"], "disabled");
 
     let _ = ui.stop.send(());

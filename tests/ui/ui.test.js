@@ -275,6 +275,23 @@ test('the web UI end to end in Chromium', async (t) => {
     await shot('07-share-credentials');
   });
 
+  await t.test('update the chain through the form', async () => {
+    step = 'update';
+    await page.getByRole('button', { name: 'Update chain' }).click();
+    const form = page.getByTestId('update-form');
+    await form.waitFor();
+    assert.equal(await page.getByTestId('chain-id').getAttribute('readonly'), '', 'the id of a chain being updated is fixed');
+    const addr = form.locator('fieldset.hop-row').nth(2).locator('input[name=address]');
+    await addr.fill('127.0.0.4:99999');
+    await form.getByRole('button', { name: 'Update chain' }).click();
+    await form.locator('.field-error').filter({ hasText: 'port must be 1–65535' }).waitFor();
+    await addr.fill('127.0.0.4:9102');
+    await form.getByRole('button', { name: 'Update chain' }).click();
+    await page.locator('.meta').filter({ hasText: 'version 2' }).waitFor({ timeout: 30000 });
+    await page.getByTestId('chain-graph').waitFor();
+    await shot('07b-chain-updated');
+  });
+
   await t.test('trace a message by its payload', async () => {
     step = 'trace';
     await page.getByRole('link', { name: 'Trace', exact: true }).click();

@@ -72,6 +72,41 @@ impl IntoResponse for ApiError {
 type ApiResult = Result<Json<Value>, ApiError>;
 type AppS = State<Arc<AppState>>;
 
+/// Other sites' pages in the same browser must not act with the profile's keys: a change
+/// (any method but GET) must be JSON (so a cross-site request needs a CORS preflight, which
+/// this server never grants) and, when the browser names its origin, come from this host.
+async fn same_origin_changes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::{Method, header};
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let h = req.headers();
+        let json = h
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_ok = match h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            None => true,
+            Some(o) => host.is_some_and(|host| {
+                o.strip_prefix("http://")
+                    .or_else(|| o.strip_prefix("https://"))
+                    == Some(host)
+            }),
+        };
+        if !json || !origin_ok {
+            return ApiError {
+                status: StatusCode::FORBIDDEN,
+                message: "changes must be JSON requests from this page's own origin".into(),
+                chaincode_status: None,
+            }
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// The UI's routes: the page's files and `/api/*`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -88,6 +123,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/chains/{id}/endpoints", post(share_endpoints))
         .route("/api/blocks", get(list_blocks))
         .route("/api/events", get(live::events))
+        .layer(axum::middleware::from_fn(same_origin_changes))
         .with_state(state)
 }
 
