@@ -38,6 +38,8 @@ const NODE_CC: &str = "nodecc";
 /// The same Node package under a second name with the channel's default policy
 /// (`/Channel/Application/Endorsement` = MAJORITY: both orgs with two).
 const NODE_MAJORITY_CC: &str = "nodecc-majority";
+/// The MAJORITY chaincode's collections config (fabric-samples' `collections_config.json` form).
+const ORG1_ONLY_COLLECTION: &str = r#"[{"name":"org1only","policy":"OR('Org1MSP.member')","requiredPeerCount":0,"maxPeerCount":1,"blockToLive":0,"memberOnlyRead":true,"memberOnlyWrite":false}]"#;
 /// Either org may endorse (the gateway endorses on its own org); private data is written to an
 /// org's implicit collection with `endorsingOrganizations` = that org, as Fabric 2.5 requires.
 const POLICY: &str = "OR('Org1MSP.peer','Org2MSP.peer')";
@@ -325,12 +327,14 @@ async fn official_node_gateway_and_shim_against_devnet() {
                 )
             });
     }
-    net.commit_chaincode(
-        CHANNEL,
-        ChaincodeSpec::new(NODE_MAJORITY_CC, &node_package.package_id),
-    )
-    .await
-    .expect("commit the MAJORITY chaincode");
+    // One explicit collection, Org1 only, without its own endorsement policy (writes to it are
+    // endorsed and validated against the chaincode's MAJORITY): the case where Fabric's gateway
+    // refuses transient data (gateway.test.js; the same config on real Fabric 2.5.16).
+    let mut majority = ChaincodeSpec::new(NODE_MAJORITY_CC, &node_package.package_id);
+    majority.collections_config = Some(ORG1_ONLY_COLLECTION.to_owned());
+    net.commit_chaincode(CHANNEL, majority)
+        .await
+        .expect("commit the MAJORITY chaincode");
     net.wait_for_height(CHANNEL, 1).await.unwrap();
     let config_path = dir.join("connection.json");
     std::fs::write(
@@ -592,23 +596,25 @@ async fn deliver_serves_a_seek_envelope_without_a_nonce_as_fabric_does() {
     );
 }
 
-/// devnet deviation found by the Node client's transient-data test (minimal reproduction, no
-/// Node needed): a transaction that writes ONLY to an org's implicit collection, on a chaincode
-/// whose policy is MAJORITY (here: both orgs), submitted with transient data and no
-/// `endorsingOrganizations`. Fabric 2.5's endorser puts a `ChaincodeCall{name, collection_names:
-/// [coll], no_private_reads}` WITHOUT `disregard_namespace_policy` in the ChaincodeInterest
-/// (`core/endorser/endorser.go` `buildChaincodeInterest`), so discovery
-/// (`discovery/endorsement/endorsement.go` `computePrincipalSets`) requires the chaincode
-/// policy among the collection's members; none satisfies it, the unprotected plan would (Org1 +
-/// Org2), so the gateway answers FAILED_PRECONDITION "requires endorsement from organisation(s)
-/// that are not in the distribution policy of the private data collection(s):
-/// [_implicit_org_Org1MSP]; retry specifying trusted endorsing organizations to protect transient
-/// data" (`internal/pkg/gateway/endorse.go`). devnet's `gateway::plan::requirements`
-/// (devnet/src/gateway/plan.rs) uses only the collection's policy for a namespace without public
-/// writes, plans Org1 alone, and commits the transaction VALID. (Validation agrees with Fabric:
-/// with Org1 named as endorser the same write is VALID on both.)
+/// A transaction that writes ONLY to an org's implicit collection, on a chaincode whose policy is
+/// MAJORITY (here: both orgs), submitted through Org1's gateway with transient data and no
+/// `endorsingOrganizations`, is endorsed by Org1 alone and commits VALID, as on real Fabric.
+///
+/// Run on REAL Fabric 2.5.16 (fabric-real harness: 2 orgs, channel Endorsement MAJORITY,
+/// tests/conformance/shim as CCaaS, @hyperledger/fabric-gateway 1.11 through Org1's gateway,
+/// 2026-11-26): `pput('_implicit_org_Org1MSP', k)` with transient data and no
+/// endorsingOrganizations → endorsed by Org1MSP only, VALID; with endorsingOrganizations
+/// [Org1MSP], and the same write without transient data → Org1MSP only, VALID; a public write
+/// endorsed by Org1 only → ENDORSEMENT_POLICY_FAILURE. No FAILED_PRECONDITION: the endorser's
+/// ChaincodeInterest for a namespace with only private writes holds just the collection call
+/// (`core/endorser/endorser.go` `buildChaincodeInterest`), discovery uses "member of Org1" for
+/// the implicit collection (`core/chaincode/lifecycle/metadata_provider.go`), so the plan stays
+/// inside the collection's distribution and `internal/pkg/gateway/endorse.go`'s "requires
+/// endorsement from organisation(s) that are not in the distribution policy" is not reached; the
+/// validator checks the write against Org1's Endorsement policy and, with no public write, not
+/// the chaincode's. (Node side: gateway.test.js, the implicit-collection MAJORITY test.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transient_private_only_write_under_majority_is_refused_as_fabric_does() {
+async fn transient_private_only_write_under_majority_is_endorsed_by_the_owner_org_as_fabric_does() {
     let dir = tempfile::tempdir().unwrap();
     let listener = sfcbc_ccaas::bind("127.0.0.1:0").await.unwrap();
     let package = build(&PackageSpec {
@@ -643,6 +649,7 @@ async fn transient_private_only_write_under_majority_is_refused_as_fabric_does()
     let cc = gw.network("majority").contract("sfc");
 
     // RegisterAccount writes only to the caller's implicit collection, from the transient map.
+    // Returns the MSP IDs that endorsed it once it committed VALID.
     let register = |user: &'static str, trusted: bool| {
         let mut p = cc
             .new_proposal("RegisterAccount")
@@ -652,32 +659,48 @@ async fn transient_private_only_write_under_majority_is_refused_as_fabric_does()
         if trusted {
             p = p.endorsing_organizations(&["Org1MSP"]);
         }
-        p.submit()
+        async move {
+            let mut tx = p.build()?.endorse().await?;
+            let endorsers = tx.envelope().map(endorser_msp_ids).unwrap_or_default();
+            tx.submit().await?.status().await?.into_result()?;
+            Ok::<_, sfcbc_client::Error>(endorsers)
+        }
     };
-    let trusted = register("trusted", true).await.map(|_| ());
-    let unprotected = register("unprotected", false).await.map(|r| {
-        format!(
-            "devnet endorsed and committed it: {}",
-            String::from_utf8_lossy(&r)
-        )
-    });
+    let trusted = register("trusted", true).await;
+    let unnamed = register("unnamed", false).await;
     let _ = stop.send(());
     net.stop().await;
 
-    trusted.expect("with endorsingOrganizations = [Org1MSP] the write is endorsed and VALID");
-    let err = unprotected.expect_err(
-        "Fabric refuses to send transient data to Org2 (outside the collection's distribution)",
+    let trusted =
+        trusted.expect("with endorsingOrganizations = [Org1MSP] the write is endorsed and VALID");
+    assert_eq!(trusted, ["Org1MSP"]);
+    let unnamed = unnamed.expect(
+        "without endorsingOrganizations Fabric plans Org1 alone (the implicit collection's owner) \
+         and the write is VALID",
     );
-    let g = err
-        .gateway()
-        .unwrap_or_else(|| panic!("a gateway error: {err}"));
-    assert_eq!(g.code, tonic::Code::FailedPrecondition, "{g:?}");
-    assert!(
-        g.message.contains(
-            "requires endorsement from organisation(s) that are not in the distribution policy of \
-             the private data collection(s): [_implicit_org_Org1MSP]; retry specifying trusted \
-             endorsing organizations to protect transient data"
-        ),
-        "{g:?}"
-    );
+    assert_eq!(unnamed, ["Org1MSP"], "endorsed by Org1 alone, as on Fabric");
+}
+
+/// The MSP IDs of a transaction envelope's endorsements, sorted.
+fn endorser_msp_ids(env: &sfcbc_fabric::protos::common::Envelope) -> Vec<String> {
+    use prost::Message as _;
+    use sfcbc_fabric::protos::common::Payload;
+    use sfcbc_fabric::protos::msp::SerializedIdentity;
+    use sfcbc_fabric::protos::protos::{ChaincodeActionPayload, Transaction};
+    let payload = Payload::decode(env.payload.as_slice()).expect("payload");
+    let tx = Transaction::decode(payload.data.as_slice()).expect("transaction");
+    let cap = ChaincodeActionPayload::decode(tx.actions[0].payload.as_slice()).expect("action");
+    let mut ids: Vec<String> = cap
+        .action
+        .expect("endorsed action")
+        .endorsements
+        .iter()
+        .map(|e| {
+            SerializedIdentity::decode(e.endorser.as_slice())
+                .expect("endorser")
+                .mspid
+        })
+        .collect();
+    ids.sort();
+    ids
 }

@@ -10,6 +10,12 @@
 //! containing the first endorser before the others. With transient data, only peers of orgs
 //! in every written collection's distribution policy may be in a layout (Fabric 2.5 sets
 //! `NoPrivateReads = false` on the chaincode interest for the same effect).
+//!
+//! Checked on real Fabric 2.5.16 (2026-11-26, 2 orgs, chaincode policy MAJORITY): a write only
+//! to `_implicit_org_Org1MSP`, with transient data and no `endorsingOrganizations`, through
+//! Org1's gateway is endorsed by Org1 alone and VALID (no FAILED_PRECONDITION); the same write
+//! to `_implicit_org_Org2MSP` through Org1's gateway is endorsed by Org2 alone, VALID. This
+//! module plans both the same way (devnet/tests/conformance_node.rs, gateway.test.js).
 
 use std::collections::BTreeSet;
 

@@ -27,6 +27,25 @@ async function submit(contract, name, args, options = {}) {
     return { result: utf8(submitted.getResult()), status };
 }
 
+// Evaluates get(key) on `contract` until it answers `want` (a peer that has the block may
+// still be applying it to its state database) or `ms` elapse.
+async function readUntil(contract, key, want, ms = 10000) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        let got;
+        try {
+            got = utf8(await contract.evaluateTransaction('get', key));
+        } catch (e) {
+            got = e.message;
+        }
+        if (got === want) return;
+        if (Date.now() > deadline) {
+            throw new Error(`get(${key}) answered ${JSON.stringify(got)}, not ${JSON.stringify(want)}, after ${ms} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
 test('shim: put, get, delete', async () => {
     const key = unique('kv');
     assert.equal(utf8(await cc.evaluateTransaction('exists', key)), 'false');
@@ -147,7 +166,12 @@ test('shim: chaincode events from the shim reach the client (name, payload, tx i
 
 test('shim: MVCC conflict between two concurrent transactions — one VALID, one MVCC_READ_CONFLICT, only the valid one\'s event', async () => {
     const key = unique('mvcc');
-    await submit(cc, 'put', [key, '10']);
+    const seeded = await submit(cc, 'put', [key, '10']);
+    // The commit status comes from Org1's peer; Org2's peer commits the same block a few ms later
+    // (as on real Fabric), and an endorsement there before that reads no value ('1', not '11').
+    // Wait until Org2's peer has the block and serves the value.
+    await waitForTx(org2, seeded.status.transactionId);
+    await readUntil(org2.contract('node'), key, '10');
     // Both read version v of `key` and write it: endorse both before either commits.
     const p1 = cc.newProposal('incr', { arguments: [key] });
     const p2 = org2.contract('node').newProposal('incr', { arguments: [key] });

@@ -120,6 +120,12 @@ class Conformance extends Contract {
         return '';
     }
 
+    // The same write with the value from the arguments (no transient data).
+    async pputArg(ctx, collection, key, value) {
+        await ctx.stub.putPrivateData(collection, key, Buffer.from(value));
+        return '';
+    }
+
     async pget(ctx, collection, key) {
         const v = await ctx.stub.getPrivateData(collection, key);
         if (!v || v.length === 0) {
