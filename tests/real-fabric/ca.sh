@@ -168,10 +168,18 @@ env = {"payload": {"header": {"channel_header": {"channel_id": "sfc-chain1", "ty
 json.dump(env, open("update_env.json", "w"))
 PY
   configtxlator proto_encode --input update_env.json --type common.Envelope --output update_env.pb
+  height() { peer channel getinfo -c sfc-chain1 2>/dev/null | sed -n 's/.*"height":\([0-9]*\).*/\1/p'; }
+  before="$(height)"
   peer channel update -f update_env.pb -c sfc-chain1 "${ORDERER_ARGS[@]}" >cfg-update.log 2>&1
+  # The config block is committed (and Org1MSP reloaded) once peer0.org1's height grows.
+  for _ in $(seq 1 100); do
+    [[ "$(height)" -gt "$before" ]] && exit 0
+    sleep 0.2
+  done
+  echo "peer0.org1 height stayed at $before" >cfg-wait.log
+  exit 1
 )
-say "ok: channel config updated; waiting for Org1's peer to apply it"
-sleep 3
+say "ok: channel config update committed on peer0.org1"
 
 say "cargo test --test ca_network (phase revoked)"
 SFCBC_CA_NET_PHASE=revoked cargo test -q -p sfcbc-client --test ca_network -- --nocapture 2>&1 | tee "$WORK/phase-revoked.log"
