@@ -28,6 +28,8 @@ document.getElementById('identity-select').addEventListener('change', async (e) 
   try {
     await api.switchIdentity(sel.value);
     await loadIdentity();
+    // Notices seen as the previous identity are not this one's to see.
+    document.getElementById('feed').replaceChildren();
     feed(`now acting as ${state.identity.label}`);
     route();
   } catch (err) {
