@@ -4,8 +4,9 @@
 #   2. conformance with code we did not write: the official Node @hyperledger/fabric-protos
 #      encodings, and the official Node Gateway client and chaincode shim against devnet
 #      (needs node + npm and the npm registry);
-#   3. Dockerfiles and Kubernetes manifests, validated offline (network/k8s/validate.sh);
-#   4. real Fabric 2.5: builds peer/orderer from ../shared/fabric-real (cached after the first
+#   3. the web UI in headless Chromium (tests/ui/run.sh installs Debian's chromium if missing);
+#   4. Dockerfiles and Kubernetes manifests, validated offline (network/k8s/validate.sh);
+#   5. real Fabric 2.5: builds peer/orderer from ../shared/fabric-real (cached after the first
 #      run) and runs tests/real-fabric/*.sh against it. Skipped, with a message, when
 #      ../shared/fabric-real is absent or SFCBC_SKIP_REAL_FABRIC=1.
 # Usage: bash tests/all.sh
@@ -27,6 +28,9 @@ bash tests/conformance/protos/check.sh
 
 step "conformance: official Node @hyperledger/fabric-gateway and fabric-shim against devnet"
 bash tests/conformance/run.sh
+
+step "web UI in headless Chromium against sfcbc ui on devnet (screenshots in target/ui-screenshots/)"
+bash tests/ui/run.sh
 
 step "containers and Kubernetes manifests, validated offline (kustomize, schemas, hadolint, shellcheck)"
 bash network/k8s/validate.sh
