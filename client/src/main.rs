@@ -6,9 +6,12 @@
 mod cli;
 mod demo;
 
+use std::io::Write as _;
+
 use clap::Parser as _;
 
 fn main() {
+    quiet_on_broken_pipe();
     let cli = cli::Cli::parse();
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -17,17 +20,50 @@ fn main() {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the async runtime: {e}"
+            );
             std::process::exit(cli::EXIT_FAILURE);
         }
     };
     if let Err(e) = runtime.block_on(cli::run(cli)) {
-        eprintln!("error: {e}");
+        // A closed stdout met through `?` (e.g. a writer that returned the io::Error).
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if cli::output::is_broken_pipe(io) {
+                std::process::exit(0);
+            }
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {e}");
         for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+            let _ = writeln!(err, "  caused by: {cause}");
+        }
+        for hint in cli::hints::hints(&e) {
+            let _ = writeln!(err, "  hint: {hint}");
         }
         std::process::exit(cli::EXIT_FAILURE);
     }
+}
+
+/// The CLI's own output goes through `cli::output`, which exits quietly on `BrokenPipe`.
+/// Code outside `cli/` (the demo) still uses `println!`, which panics with "failed printing
+/// to stdout: Broken pipe" when the reader has gone (`sfcbc demo | head`): this hook turns
+/// exactly that panic into a quiet exit 0 and leaves every other panic to the default hook.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Logs to stderr: warnings by default, `-v` info, `-vv` debug; `RUST_LOG` wins.

@@ -21,6 +21,7 @@ use sfcbc_fabric::protos::msp::SerializedIdentity;
 use sfcbc_fabric::protos::protos::TxValidationCode;
 use sfcbc_fabric::protos::rwset::TxReadWriteSet;
 
+use super::output::outln;
 use super::{Ctx, output};
 
 #[derive(Debug, Args)]
@@ -268,8 +269,8 @@ pub async fn run_blocks(ctx: &Ctx, a: BlocksArgs) -> anyhow::Result<()> {
         if ctx.global.json {
             return output::json(&txs);
         }
-        println!("{}", tx_table(&txs));
-        println!(
+        outln!("{}", tx_table(&txs));
+        outln!(
             "{} block(s), {} transaction(s) on {}",
             blocks.len(),
             txs.len(),
@@ -293,9 +294,9 @@ pub async fn run_blocks(ctx: &Ctx, a: BlocksArgs) -> anyhow::Result<()> {
         let n = b.header.as_ref().map_or(0, |h| h.number);
         let txs = summarize(&b);
         if ctx.global.json {
-            println!("{}", serde_json::to_string(&txs)?);
+            outln!("{}", serde_json::to_string(&txs)?);
         } else {
-            println!("{}", tx_table(&txs));
+            outln!("{}", tx_table(&txs));
         }
         if a.to.is_some_and(|to| n >= to) {
             break;
@@ -435,12 +436,14 @@ pub async fn run_audit(ctx: &Ctx, cmd: AuditCmd) -> anyhow::Result<()> {
     if ctx.global.json {
         output::json(&r)?;
     } else {
-        println!(
+        outln!(
             "{}: {} block(s), {} transaction(s) checked",
-            r.channel, r.blocks, r.transactions
+            r.channel,
+            r.blocks,
+            r.transactions
         );
         for p in &r.problems {
-            println!("  PROBLEM {p}");
+            outln!("  PROBLEM {p}");
         }
     }
     if !r.problems.is_empty() {
@@ -451,7 +454,7 @@ pub async fn run_audit(ctx: &Ctx, cmd: AuditCmd) -> anyhow::Result<()> {
         );
     }
     if !ctx.global.json {
-        println!("OK: data hashes, hash chain, orderer signatures and creator signatures verify");
+        outln!("OK: data hashes, hash chain, orderer signatures and creator signatures verify");
     }
     Ok(())
 }

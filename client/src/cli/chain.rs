@@ -10,6 +10,7 @@ use sfcbc_chaincode::types::{Chain, ChainSpec, Hop, Validation};
 use sfcbc_client::SfcContract;
 use sfcbc_client::profile::{Profile, Selected};
 
+use super::output::outln;
 use super::{Ctx, devnet, output};
 
 #[derive(Debug, Subcommand)]
@@ -181,7 +182,7 @@ pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
                         .join(" → "),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             Ok(())
         }
     }
@@ -238,7 +239,7 @@ pub fn print_chain(ctx: &Ctx, c: &Chain) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(c);
     }
-    println!(
+    outln!(
         "chain {} v{} ({}), owner {} — updated {} in tx {}",
         c.id,
         c.version,
@@ -247,7 +248,7 @@ pub fn print_chain(ctx: &Ctx, c: &Chain) -> anyhow::Result<()> {
         c.updated_at,
         output::short(&c.updated_tx, 16)
     );
-    println!("{}", hops_table(c));
+    outln!("{}", hops_table(c));
     Ok(())
 }
 

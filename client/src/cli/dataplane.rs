@@ -13,6 +13,7 @@ use sfcbc_client::profile::Profile;
 use sfcbc_client::sf::{self, GatewayConfig, HopRef, SfConfig};
 use sfcbc_client::tools::{self, SendConfig, SinkConfig};
 
+use super::output::outln;
 use super::{Ctx, output, shutdown_signal};
 
 #[derive(Debug, Subcommand)]
@@ -149,9 +150,11 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
     if ctx.global.json {
         output::json(&report)
     } else {
-        println!(
+        outln!(
             "SF stopped: {} received, {} forwarded, records {:?}",
-            report.received, report.forwarded, report.records
+            report.received,
+            report.forwarded,
+            report.records
         );
         Ok(())
     }
@@ -176,7 +179,7 @@ pub async fn run_classifier(ctx: &Ctx, cmd: ClassifierCmd) -> anyhow::Result<()>
     for (r, n) in &counts {
         t.add_row(vec![r.clone(), n.to_string()]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(())
 }
 
@@ -201,9 +204,9 @@ pub async fn run_send(ctx: &Ctx, a: SendArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(&report);
     }
-    println!("sent {} datagram(s)", report.sent);
+    outln!("sent {} datagram(s)", report.sent);
     for h in report.hashes.iter().take(10) {
-        println!("  source hash {h}");
+        outln!("  source hash {h}");
     }
     Ok(())
 }
@@ -220,7 +223,7 @@ pub async fn run_sink(ctx: &Ctx, a: SinkArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         output::json(&report)?;
     } else {
-        println!(
+        outln!(
             "{} datagram(s) received, {} unexpected",
             report.arrivals.len(),
             report.bad

@@ -27,6 +27,7 @@ use sfcbc_devnet::crypto::KeyAlgorithm;
 use sfcbc_devnet::network::{ChaincodeSpec, Network, NetworkConfig};
 use tokio::sync::watch;
 
+use super::output::outln;
 use super::{Ctx, output, shutdown_signal};
 
 /// The orgs of the paper's topology: the manager, three SPs and a tenant.
@@ -454,30 +455,30 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
             "network": devnet.profile,
         }))?;
     } else {
-        println!(
+        outln!(
             "devnet up in {:.1} s — {}",
             started.elapsed().as_secs_f64(),
             dir.display()
         );
-        println!("{}", devnet.table());
-        println!("channels: {}", devnet.profile.channels.join(", "));
+        outln!("{}", devnet.table());
+        outln!("channels: {}", devnet.profile.channels.join(", "));
         let s = settings(&a, devnet.resumed);
-        println!(
+        outln!(
             "new channels: BatchTimeout {}, MaxMessageCount {}; TLS {}; keys {}",
             s["batchTimeout"].as_str().unwrap_or_default(),
             s["maxMessageCount"],
             a.tls,
             s["keys"].as_str().unwrap_or_default(),
         );
-        println!(
+        outln!(
             "profile:  {} (the CLI's default)",
             devnet.profile_path.display()
         );
-        println!("Ctrl-C (or `sfcbc devnet down`) stops it; `sfcbc devnet up` again resumes it.");
+        outln!("Ctrl-C (or `sfcbc devnet down`) stops it; `sfcbc devnet up` again resumes it.");
     }
     super::devnet_admin::serve(&devnet, &dir, shutdown_signal()).await;
     if !ctx.global.json {
-        println!("stopping devnet…");
+        outln!("stopping devnet…");
     }
     devnet.stop().await;
     let _ = std::fs::remove_file(pid_file(&dir));
@@ -535,7 +536,7 @@ fn down(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         output::json(&serde_json::json!({"stopped": pid}))
     } else {
-        println!(
+        outln!(
             "devnet (pid {pid}) stopped; its ledgers stay in {}",
             dir.display()
         );
@@ -586,7 +587,7 @@ async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(&serde_json::json!({"dir": dir, "pid": pid, "peers": rows}));
     }
-    println!(
+    outln!(
         "devnet {}: {}",
         dir.display(),
         pid.map_or_else(
@@ -612,7 +613,7 @@ async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
                 .unwrap_or_default(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(())
 }
 

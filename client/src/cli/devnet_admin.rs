@@ -19,6 +19,7 @@ use sfcbc_devnet::network::{ChaincodeSpec, read_ccaas_package};
 use sfcbc_devnet::validator::{EndorsementPolicy, parse_collections_config};
 
 use super::devnet::{CHAINCODE, Devnet, DirArgs, any_peer_policy, profile_of};
+use super::output::outln;
 use super::{Ctx, output};
 
 /// The devnet's admin socket, beside its profile.
@@ -511,12 +512,12 @@ pub async fn run_channel(ctx: &Ctx, cmd: ChannelCmd) -> anyhow::Result<()> {
             if ctx.global.json {
                 return output::json(&r);
             }
-            println!(
+            outln!(
                 "channel {} created with {} (block 0 committed on each member's peer)",
                 a.name,
                 join(&r["orgs"])
             );
-            println!(
+            outln!(
                 "next: sfcbc devnet chaincode commit --channel {} --name NAME --policy \"...\"",
                 a.name
             );
@@ -552,7 +553,7 @@ pub async fn run_chaincode(ctx: &Ctx, cmd: ChaincodeCmd) -> anyhow::Result<()> {
                     .to_owned(),
                 join(&r["peers"]),
             ]);
-            println!("{t}");
+            outln!("{t}");
             Ok(())
         }
         ChaincodeCmd::Commit(a) => {
@@ -598,9 +599,11 @@ pub async fn run_chaincode(ctx: &Ctx, cmd: ChaincodeCmd) -> anyhow::Result<()> {
             if ctx.global.json {
                 return output::json(&r);
             }
-            println!(
+            outln!(
                 "chaincode {} v{} (sequence {}) committed on {channel}",
-                a.name, a.version, a.sequence
+                a.name,
+                a.version,
+                a.sequence
             );
             let mut t =
                 output::table(&["package id", "endorsement policy", "collections", "peers"]);
@@ -613,7 +616,7 @@ pub async fn run_chaincode(ctx: &Ctx, cmd: ChaincodeCmd) -> anyhow::Result<()> {
                 join(&r["collections"]),
                 join(&r["orgs"]),
             ]);
-            println!("{t}");
+            outln!("{t}");
             Ok(())
         }
     }

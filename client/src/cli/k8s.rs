@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use sfcbc_chaincode::types::{Chain, ChainSpec};
 use sfcbc_client::k8s::{RenderOptions, Rendered, chain_from_spec, render_chain};
 
+use super::output::{out, outln};
 use super::{Ctx, output};
 
 #[derive(Debug, Subcommand)]
@@ -38,8 +39,10 @@ pub struct RenderArgs {
     /// An org's namespace, MSP=NAMESPACE (repeatable). Default: Org1MSP → org1.
     #[arg(long = "namespace", value_name = "MSP=NAMESPACE", value_parser = pair)]
     pub namespaces: Vec<(String, String)>,
-    /// An org's peer gateway, MSP=HOST:PORT (repeatable). Default: peer0.<ns>.example.com:7051.
-    #[arg(long = "gateway", value_name = "MSP=HOST:PORT", value_parser = pair)]
+    /// An org's peer gateway for its SFs, MSP=HOST:PORT (repeatable). Default:
+    /// peer0.<ns>.example.com:7051. (Named --sf-gateway: the global --gateway ORG picks the
+    /// gateway this command reads the chain through.)
+    #[arg(long = "sf-gateway", value_name = "MSP=HOST:PORT", value_parser = pair)]
     pub gateways: Vec<(String, String)>,
     /// The TLS server name of an org's gateway, MSP=NAME (repeatable).
     #[arg(long = "server-name", value_name = "MSP=NAME", value_parser = pair)]
@@ -159,10 +162,10 @@ async fn render(ctx: &Ctx, a: RenderArgs) -> anyhow::Result<()> {
         eprintln!("note: {w}");
     }
     let Some(f) = file else {
-        print!("{yaml}");
+        out!("{yaml}");
         return Ok(());
     };
-    println!(
+    outln!(
         "wrote {} ({} objects for {} hops of chain {})",
         f.display(),
         rendered.objects.len(),
@@ -185,13 +188,13 @@ async fn render(ctx: &Ctx, a: RenderArgs) -> anyhow::Result<()> {
             h.in_cluster_address.clone(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     if rendered
         .hops
         .iter()
         .any(|h| h.in_cluster_address != h.registered_address)
     {
-        println!(
+        outln!(
             "the ledger's hop addresses are not these Services: re-register them with `sfcbc chain update {}` (see the notes)",
             rendered.chain
         );

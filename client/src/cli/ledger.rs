@@ -6,6 +6,7 @@ use clap::Args;
 use sfcbc_chaincode::types::{HopError, HopRecord};
 use sfcbc_client::sf::sha256_hex;
 
+use super::output::outln;
 use super::{Ctx, output};
 
 #[derive(Debug, Args)]
@@ -130,8 +131,8 @@ pub async fn run_records(ctx: &Ctx, a: RecordsArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(&r);
     }
-    println!("{}", records_table(&r));
-    println!("{} record(s)", r.len());
+    outln!("{}", records_table(&r));
+    outln!("{} record(s)", r.len());
     Ok(())
 }
 
@@ -141,8 +142,8 @@ pub async fn run_errors(ctx: &Ctx, a: RecordsArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(&e);
     }
-    println!("{}", errors_table(&e));
-    println!("{} error record(s)", e.len());
+    outln!("{}", errors_table(&e));
+    outln!("{} error record(s)", e.len());
     Ok(())
 }
 
@@ -160,7 +161,7 @@ pub async fn run_trace(ctx: &Ctx, a: TraceArgs) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(&t);
     }
-    println!("message {} on chain {}", output::short(&hash, 16), t.chain);
+    outln!("message {} on chain {}", output::short(&hash, 16), t.chain);
     let mut tb = output::table(&["hop", "input", "output", "seq", "ts", "tx"]);
     for h in &t.hops {
         tb.add_row(vec![
@@ -172,16 +173,16 @@ pub async fn run_trace(ctx: &Ctx, a: TraceArgs) -> anyhow::Result<()> {
             output::short(&h.tx_id, 12),
         ]);
     }
-    println!("{tb}");
+    outln!("{tb}");
     if t.complete {
-        println!("complete: every hop recorded the message");
+        outln!("complete: every hop recorded the message");
     } else {
-        println!(
+        outln!(
             "incomplete: the trail stops at {}",
             t.stopped_at.as_deref().unwrap_or("?")
         );
         if !t.errors.is_empty() {
-            println!("{}", errors_table(&t.errors));
+            outln!("{}", errors_table(&t.errors));
         }
     }
     Ok(())

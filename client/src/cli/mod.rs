@@ -11,6 +11,7 @@ mod collections;
 mod dataplane;
 pub mod devnet;
 pub mod devnet_admin;
+pub mod hints;
 mod k8s;
 pub mod ledger;
 pub mod output;
@@ -39,6 +40,8 @@ Examples:
   sfcbc -i User1@Org1 records chain1 --json
   sfcbc blocks --channel sfc-chain1 --follow
   sfcbc --profile real-fabric.yaml audit verify --channel sfc-chain1
+  sfcbc --profile real-fabric.yaml -i User1@Tenant1 --gateway Org1 chain show chain1
+  sfcbc records chain1 | head                 # a closed pipe ends sfcbc quietly (status 0)
   sfcbc devnet channel create mych --orgs Org1,Org2,Manager
   sfcbc devnet chaincode install mycc.tgz
   sfcbc devnet chaincode commit --channel mych --name mycc --policy \"AND('Org1MSP.peer','Org2MSP.peer')\"
@@ -81,6 +84,11 @@ pub struct Global {
         value_name = "USER@ORG"
     )]
     pub identity: Option<String>,
+    /// Send requests through ORG's gateway peer (from the profile) instead of the identity's
+    /// own org's: e.g. `-i User1@Tenant1 --gateway Org1` when Tenant1 has no peer reachable.
+    /// The identity still signs; ORG is the profile's org name, MSP ID or domain.
+    #[arg(long, global = true, env = "SFCBC_GATEWAY", value_name = "ORG")]
+    pub gateway: Option<String>,
     /// Channel. Default: sfc-CHAIN when the profile lists it, else the profile's first channel.
     #[arg(short = 'C', long, global = true, env = "SFCBC_CHANNEL")]
     pub channel: Option<String>,
@@ -172,19 +180,42 @@ impl Ctx {
         Ok(profile.select(self.global.identity.as_deref())?)
     }
 
-    /// A gateway for the selected identity through its own org's peer.
+    /// A gateway for the selected identity through `--gateway ORG`'s peer, else its own
+    /// org's.
     pub async fn gateway(&self) -> anyhow::Result<(Profile, Selected, Gateway)> {
         let p = self.profile()?;
         let s = self.selected(&p)?;
-        let g = p.connect(&s, None).await?;
+        let g = self.connect(&p, &s).await?;
         Ok((p, s, g))
+    }
+
+    /// Connects `s` through `--gateway ORG`'s peer (else its own org's), and remembers where
+    /// for the error hints.
+    pub async fn connect(&self, p: &Profile, s: &Selected) -> anyhow::Result<Gateway> {
+        let via = self.global.gateway.as_deref().unwrap_or(&s.org);
+        let (org, peer) = p
+            .peer_of(via)
+            .with_context(|| format!("--gateway {via}: no gateway peer for it in the profile"))?;
+        hints::remember(hints::Target {
+            org: Some(org.to_owned()),
+            endpoint: Some(peer.endpoint.clone()),
+            chaincode: Some(p.chaincode.clone()),
+            channel: None,
+        });
+        let via = self.global.gateway.as_deref();
+        Ok(p.connect(s, via).await?)
     }
 
     /// The channel for `chain` (see [`Profile::channel_for`]).
     pub fn channel(&self, profile: &Profile, chain: Option<&str>) -> anyhow::Result<String> {
-        profile
+        let ch = profile
             .channel_for(chain, self.global.channel.as_deref())
-            .context("no channel: pass --channel NAME (the profile lists no channels)")
+            .context("no channel: pass --channel NAME (the profile lists no channels)")?;
+        hints::remember(hints::Target {
+            channel: Some(ch.clone()),
+            ..hints::Target::default()
+        });
+        Ok(ch)
     }
 
     /// The SFC contract on `chain`'s channel, as the selected identity.

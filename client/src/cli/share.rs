@@ -11,6 +11,7 @@ use sfcbc_chaincode::types::Endpoint;
 use sfcbc_client::SfcContract;
 use sfcbc_client::sfc::PrivateWrite;
 
+use super::output::outln;
 use super::{Ctx, output};
 
 #[derive(Debug, Subcommand)]
@@ -118,7 +119,7 @@ async fn via_sp(
     let p = ctx.profile()?;
     let s = ctx.selected(&p)?;
     let channel = ctx.channel(&p, Some(chain))?;
-    let own = p.connect(&s, None).await?;
+    let own = ctx.connect(&p, &s).await?;
     let sfc = SfcContract::new(own.network(&channel).contract(p.chaincode.clone()));
     let c = sfc
         .get_chain(chain)
@@ -156,9 +157,10 @@ fn print_write(ctx: &Ctx, what: &str, w: &PrivateWrite) -> anyhow::Result<()> {
             "collection": w.collection, "chain": w.chain, "psiid": w.psiid, "txId": w.tx_id
         }));
     }
-    println!(
+    outln!(
         "{what} written privately to {} in tx {} (the public ledger holds only its hash)",
-        w.collection, w.tx_id
+        w.collection,
+        w.tx_id
     );
     Ok(())
 }
