@@ -12,6 +12,7 @@ mod dataplane;
 pub mod devnet;
 pub mod devnet_admin;
 pub mod hints;
+mod identity;
 mod k8s;
 pub mod ledger;
 pub mod output;
@@ -45,6 +46,8 @@ Examples:
   sfcbc devnet channel create mych --orgs Org1,Org2,Manager
   sfcbc devnet chaincode install mycc.tgz
   sfcbc devnet chaincode commit --channel mych --name mycc --policy \"AND('Org1MSP.peer','Org2MSP.peer')\"
+  sfcbc identity enroll --ca-url https://localhost:7054 --tls-ca ca-cert.pem \\
+      --id sf1 --secret sf1pw --msp-id Org1MSP --out sf1/msp
   sfcbc ui --listen 127.0.0.1:8080
   sfcbc k8s render --chain chain1 --out network/k8s/overlays/chain1
   sfcbc bench devnet --quick
@@ -138,6 +141,9 @@ pub enum Command {
     /// Audit the ledger.
     #[command(subcommand)]
     Audit(blocks::AuditCmd),
+    /// Identities from a Fabric CA: register, enroll (writes an MSP folder), revoke.
+    #[command(subcommand)]
+    Identity(identity::IdentityCmd),
     /// Private data collection definitions.
     #[command(subcommand)]
     Collections(collections::CollectionsCmd),
@@ -251,6 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Blocks(a) => blocks::run_blocks(&ctx, a).await,
         Command::Audit(c) => blocks::run_audit(&ctx, c).await,
         Command::Collections(c) => collections::run(&ctx, c),
+        Command::Identity(c) => identity::run(&ctx, c).await,
         Command::Demo(a) => crate::demo::run(&ctx, a).await,
         Command::Ui(a) => ui::run(&ctx, a).await,
         Command::Bench(a) => bench::run(&ctx, a).await,
