@@ -91,10 +91,13 @@ pub fn hints_for(text: &str, code: Option<tonic::Code>, target: &Target) -> Vec<
         || lower.contains("channel not found")
         || lower.contains("no such channel")
         || lower.contains("cannot find channel")
+        || lower.contains("channel does not exist")
+        || lower.contains("channel doesn't exist")
         || (lower.contains("channel '") && lower.contains("' not found"))
     {
         let ch = after(text, "failed to get config for channel ")
             .or_else(|| after(text, "channel '"))
+            .or_else(|| after(text, "channel does not exist: "))
             .or_else(|| target.channel.clone())
             .unwrap_or_else(|| "?".to_owned());
         let org = or(&target.org, "the gateway org");
@@ -199,6 +202,11 @@ mod tests {
         );
         let h = hints_for("channel 'other' not found", None, &t());
         assert!(h[0].starts_with("Org2's peer has not joined channel other"));
+        let h = hints_for("Unavailable: channel does not exist: sfc-x", None, &t());
+        assert!(
+            h[0].starts_with("Org2's peer has not joined channel sfc-x"),
+            "{h:?}"
+        );
         let h = hints_for("channel not found", None, &Target::default());
         assert!(h[0].starts_with("the gateway org's peer has not joined channel ?"));
     }
