@@ -9,6 +9,7 @@
 //! payload and a replay are each dropped, and their error records are read back from the
 //! ledger. A verdict per scenario; exit 1 if any is wrong.
 
+use crate::cli::output::outln;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -87,12 +88,12 @@ struct Ui {
 impl Ui {
     fn step(&self, m: &str) {
         if !self.json {
-            println!("▸ {m}");
+            outln!("▸ {m}");
         }
     }
     fn say(&self, m: impl std::fmt::Display) {
         if !self.json {
-            println!("{m}");
+            outln!("{m}");
         }
     }
 }
@@ -126,7 +127,7 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
             };
             let d = devnet::start(&up, &|m| ui.step(m)).await?;
             if !ui.json {
-                println!("{}", d.table());
+                outln!("{}", d.table());
             }
             let p = d.profile.clone();
             (Some(d), p)
@@ -156,8 +157,8 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
                 if v.ok { "PASS".into() } else { "FAIL".into() },
             ]);
         }
-        println!("\n{t}");
-        println!("demo finished in {:.1} s", report.seconds);
+        outln!("\n{t}");
+        outln!("demo finished in {:.1} s", report.seconds);
     }
     if failed > 0 {
         bail!("{failed} scenario(s) did not end as the paper's demonstration expects");
@@ -313,7 +314,7 @@ impl Stage<'_> {
         };
         if let Ok(e) = got {
             if !self.ui.json {
-                println!("{}", ledger::errors_table(std::slice::from_ref(&e)));
+                outln!("{}", ledger::errors_table(std::slice::from_ref(&e)));
             }
             self.errors.push(e);
         }
@@ -385,7 +386,7 @@ async fn demo(
         format!("CreateChain {chain_id} (on a reused network, pick a new --chain)")
     })?;
     if !ui.json {
-        println!("{}", crate::cli::chain::hops_table(&chain));
+        outln!("{}", crate::cli::chain::hops_table(&chain));
     }
     let psiids: Vec<String> = chain.hops.iter().map(|h| h.psiid.clone()).collect();
     let hop_addrs: Vec<SocketAddr> = chain
@@ -549,7 +550,7 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
             for (i, (ps, ts)) in got_stamps.iter().enumerate() {
                 t.add_row(vec![(i + 1).to_string(), ps.clone(), ts.clone()]);
             }
-            println!("{t}");
+            outln!("{t}");
         }
     }
     let ok = order == want && trace_ok;
@@ -579,13 +580,13 @@ async fn scenarios(st: &mut Stage<'_>) -> anyhow::Result<(Option<String>, Vec<(S
                 output::short(&h.tx_id, 12),
             ]);
         }
-        println!("trace of the message from the ledger:\n{tb}");
+        outln!("trace of the message from the ledger:\n{tb}");
     }
     if !ui.json {
         let network = st.owner.contract().network().clone();
         let b = blocks::fetch_blocks(&network, 0, None).await?;
         let txs: Vec<blocks::TxSummary> = b.iter().flat_map(blocks::summarize).collect();
-        println!(
+        outln!(
             "blocks on {} (private data as hashes only):\n{}",
             network.name(),
             blocks::tx_table(&txs)
