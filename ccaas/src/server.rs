@@ -218,7 +218,7 @@ pub async fn serve(
     let mut stopped = stop_rx.clone();
     let router = builder.add_service(svc);
     let grace = config.shutdown_grace;
-    let incoming = TcpListenerStream::new(listener);
+    let incoming = incoming_nodelay(listener);
     tracing::info!(
         addr = ?local,
         chaincode_id = config.chaincode_id,
@@ -244,4 +244,18 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// Accepted connections with `TCP_NODELAY` set. tonic leaves it off for `serve_with_incoming*`,
+/// and Nagle's algorithm with the client's delayed ACK then holds the last frame of every unary
+/// response for ~40 ms (measured by `sfcbc-bench`: Endorse took 42 ms, Evaluate 0.6 ms).
+fn incoming_nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |conn| {
+        if let Ok(stream) = &conn {
+            let _ = stream.set_nodelay(true);
+        }
+        conn
+    })
 }

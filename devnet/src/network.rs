@@ -470,7 +470,7 @@ impl Network {
         let mut stop = self.shutdown.subscribe();
         self.spawn_server(tokio::spawn(async move {
             let result = router
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                .serve_with_incoming_shutdown(incoming_nodelay(listener), async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
                 .await;
@@ -509,7 +509,7 @@ impl Network {
         let msp = np.msp_id().to_owned();
         self.spawn_server(tokio::spawn(async move {
             let result = router
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                .serve_with_incoming_shutdown(incoming_nodelay(listener), async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
                 .await;
@@ -944,4 +944,18 @@ fn untar(bytes: &[u8]) -> std::io::Result<HashMap<String, Vec<u8>>> {
         out.insert(path, data);
     }
     Ok(out)
+}
+
+/// Accepted connections with `TCP_NODELAY` set. tonic leaves it off for `serve_with_incoming*`,
+/// and Nagle's algorithm with the client's delayed ACK then holds the last frame of every unary
+/// response for ~40 ms (measured by `sfcbc-bench`: Endorse took 42 ms, Evaluate 0.6 ms).
+fn incoming_nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |conn| {
+        if let Ok(stream) = &conn {
+            let _ = stream.set_nodelay(true);
+        }
+        conn
+    })
 }
