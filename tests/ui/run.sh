@@ -41,7 +41,8 @@ mkdir -p "$shots"
 # The suite starts what it drives and stops it. Should node die first: ui_devnet sees its
 # standard input close and stops by itself; the `sfcbc` processes are listed (by pid) in
 # $UI_PIDS_FILE, and this trap ends those.
-export UI_PIDS_FILE="$(mktemp)"
+UI_PIDS_FILE="$(mktemp)"
+export UI_PIDS_FILE
 cleanup() {
   while read -r pid; do
     kill "$pid" 2>/dev/null || true
