@@ -13,13 +13,7 @@ use prost::Message as _;
 use serde::Serialize;
 use sfcbc_client::{EventsOptions, Network};
 use sfcbc_fabric::msp::ValidityTime;
-use sfcbc_fabric::protos::common::{
-    Block, BlockchainInfo, ChannelHeader, Envelope, HeaderType, Payload, SignatureHeader,
-};
-use sfcbc_fabric::protos::kvrwset::HashedRwSet;
-use sfcbc_fabric::protos::msp::SerializedIdentity;
-use sfcbc_fabric::protos::protos::TxValidationCode;
-use sfcbc_fabric::protos::rwset::TxReadWriteSet;
+use sfcbc_fabric::protos::common::{Block, BlockchainInfo, Envelope};
 
 use super::output::outln;
 use super::{Ctx, output};
@@ -83,106 +77,35 @@ pub async fn height(network: &Network) -> anyhow::Result<u64> {
     Ok(info.height)
 }
 
-fn timestamp(ch: &ChannelHeader) -> String {
-    ch.timestamp
-        .as_ref()
-        .and_then(|t| {
-            time::OffsetDateTime::from_unix_timestamp(t.seconds)
-                .ok()
-                .map(|d| d + time::Duration::nanoseconds(i64::from(t.nanos)))
-        })
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-/// The transactions of `block`, decoded as far as they go (a malformed entry shows as such).
+/// The transactions of `block`, decoded as far as they go (a malformed entry shows as such):
+/// the web UI's decoding (`sfcbc_client::ui::blocks`), in the CLI's JSON shape.
 pub fn summarize(block: &Block) -> Vec<TxSummary> {
-    let number = block.header.as_ref().map_or(0, |h| h.number);
-    let filter = sfcbc_devnet::block::transactions_filter(block);
-    let data = block
-        .data
-        .as_ref()
-        .map(|d| d.data.as_slice())
-        .unwrap_or_default();
-    data.iter()
-        .enumerate()
-        .map(|(i, bytes)| {
-            let validation = filter
-                .get(i)
-                .and_then(|c| TxValidationCode::try_from(i32::from(*c)).ok())
-                .map_or_else(|| "?".to_owned(), |c| c.as_str_name().to_owned());
-            let mut s = TxSummary {
-                block: number,
-                index: i,
-                tx_id: String::new(),
-                kind: "MALFORMED".into(),
-                chaincode: String::new(),
-                function: String::new(),
-                creator_msp: String::new(),
-                validation,
-                timestamp: String::new(),
-                private_writes: Vec::new(),
-            };
-            let Some((ch, sh)) = headers(bytes) else {
-                return s;
-            };
-            s.tx_id = ch.tx_id.clone();
-            s.timestamp = timestamp(&ch);
-            s.kind = HeaderType::try_from(ch.r#type)
-                .map_or_else(|_| ch.r#type.to_string(), |t| t.as_str_name().to_owned());
-            s.creator_msp = SerializedIdentity::decode(sh.creator.as_slice())
-                .map(|i| i.mspid)
-                .unwrap_or_default();
-            if ch.r#type == HeaderType::EndorserTransaction as i32
-                && let Ok(env) = Envelope::decode(bytes.as_slice())
-                && let Ok(tx) = sfcbc_fabric::tx::parse_envelope(&env)
-            {
-                if let Some(spec) = &tx.invocation.chaincode_spec {
-                    s.chaincode = spec
-                        .chaincode_id
-                        .as_ref()
-                        .map(|c| c.name.clone())
-                        .unwrap_or_default();
-                    s.function = spec
-                        .input
-                        .as_ref()
-                        .and_then(|i| i.args.first())
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .unwrap_or_default();
-                }
-                if let Ok(rw) = TxReadWriteSet::decode(tx.chaincode_action.results.as_slice()) {
-                    for ns in &rw.ns_rwset {
-                        for coll in &ns.collection_hashed_rwset {
-                            let Ok(h) = HashedRwSet::decode(coll.hashed_rwset.as_slice()) else {
-                                continue;
-                            };
-                            for w in &h.hashed_writes {
-                                s.private_writes.push(PrivateHash {
-                                    collection: coll.collection_name.clone(),
-                                    key_hash: hex::encode(&w.key_hash),
-                                    value_hash: hex::encode(&w.value_hash),
-                                    is_delete: w.is_delete,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-            s
+    let summary = sfcbc_client::ui::blocks::summarize(block);
+    summary
+        .txs
+        .into_iter()
+        .map(|t| TxSummary {
+            block: summary.number,
+            index: t.index,
+            tx_id: t.tx_id,
+            kind: t.kind,
+            chaincode: t.chaincode,
+            function: t.function,
+            creator_msp: t.creator_msp,
+            validation: t.validation,
+            timestamp: t.timestamp,
+            private_writes: t
+                .private_writes
+                .into_iter()
+                .map(|w| PrivateHash {
+                    collection: w.collection,
+                    key_hash: w.key_hash,
+                    value_hash: w.value_hash,
+                    is_delete: w.is_delete,
+                })
+                .collect(),
         })
         .collect()
-}
-
-fn headers(envelope: &[u8]) -> Option<(ChannelHeader, SignatureHeader)> {
-    let env = Envelope::decode(envelope).ok()?;
-    let payload = Payload::decode(env.payload.as_slice()).ok()?;
-    let header = payload.header?;
-    let ch = ChannelHeader::decode(header.channel_header.as_slice()).ok()?;
-    let sh = SignatureHeader::decode(header.signature_header.as_slice()).ok()?;
-    Some((ch, sh))
 }
 
 /// Transactions as a table.
@@ -369,7 +292,7 @@ pub fn verify_blocks(channel: &str, blocks: &[Block]) -> AuditReport {
                     .push(format!("block {n} tx {t}: not an Envelope"));
                 continue;
             };
-            let Some((_, sh)) = headers(bytes) else {
+            let Some((_, sh)) = sfcbc_client::ui::blocks::headers(bytes) else {
                 r.problems.push(format!("block {n} tx {t}: bad headers"));
                 continue;
             };

@@ -96,7 +96,8 @@ fn timestamp(ch: &ChannelHeader) -> String {
         .unwrap_or_default()
 }
 
-fn headers(envelope: &[u8]) -> Option<(ChannelHeader, SignatureHeader)> {
+/// The channel and signature headers of an envelope, if it decodes that far.
+pub fn headers(envelope: &[u8]) -> Option<(ChannelHeader, SignatureHeader)> {
     let env = Envelope::decode(envelope).ok()?;
     let payload = Payload::decode(env.payload.as_slice()).ok()?;
     let header = payload.header?;
