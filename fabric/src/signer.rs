@@ -4,21 +4,81 @@
 //! lower half of the group order (peers and orderers reject high-S signatures as malleable),
 //! and, since Fabric 3.0, Ed25519 over the message itself (no pre-hash). Keys come as PKCS#8
 //! (`PRIVATE KEY`, what cryptogen and fabric-ca write) or SEC1 (`EC PRIVATE KEY`) PEM.
-//! ECDSA signing here is deterministic (RFC 6979), which Fabric cannot tell apart from random k.
+//!
+//! ECDSA arithmetic (sign, verify) is `ring`'s assembly-optimised P-256: signatures are the
+//! bulk of the CPU a transaction costs, and ring is several times faster than the pure-Rust
+//! `p256` crate. `p256` still reads and writes keys and signatures (PKCS#8, SEC1, DER) and
+//! brings S into the lower half, which ring does not do. ring signs with a random (hedged)
+//! k, as Go's `crypto/ecdsa` does; only if the system RNG fails do we fall back to `p256`'s
+//! deterministic RFC 6979 signing.
 
 // pkcs8's traits serve both p256 and ed25519-dalek (one pkcs8 crate).
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Signer as _;
 use rand::rngs::OsRng;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::CryptoError;
 use crate::msp::{Identity, pem};
+
+/// The system RNG ring signs with (one per process: it only holds a file handle if any).
+fn system_random() -> &'static ring::rand::SystemRandom {
+    static RNG: OnceLock<ring::rand::SystemRandom> = OnceLock::new();
+    RNG.get_or_init(ring::rand::SystemRandom::new)
+}
+
+/// An ECDSA P-256 private key: the `p256` key (encoding, equality, fallback signing) and the
+/// same key as a ring key pair (fast signing).
+#[derive(Clone)]
+pub struct EcdsaP256Key {
+    /// The key as `p256` knows it.
+    key: p256::ecdsa::SigningKey,
+    /// The same key for ring; shared because ring key pairs cannot be cloned.
+    ring: Arc<ring::signature::EcdsaKeyPair>,
+}
+
+impl EcdsaP256Key {
+    fn new(key: p256::ecdsa::SigningKey) -> Result<Self, CryptoError> {
+        let public = key.verifying_key().to_encoded_point(false);
+        let ring = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.to_bytes(),
+            public.as_bytes(),
+            system_random(),
+        )
+        .map_err(|e| CryptoError::UnsupportedPrivateKey {
+            label: format!("P-256 key refused by ring: {e}"),
+        })?;
+        Ok(Self {
+            key,
+            ring: Arc::new(ring),
+        })
+    }
+
+    /// The `p256` signing key (for encoding it, or for code that needs RustCrypto types).
+    pub fn signing_key(&self) -> &p256::ecdsa::SigningKey {
+        &self.key
+    }
+
+    /// A low-S DER signature over SHA-256(msg).
+    fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        let sig = match self.ring.sign(system_random(), msg) {
+            Ok(fixed) => p256::ecdsa::Signature::from_slice(fixed.as_ref()).ok(),
+            Err(_) => None,
+        };
+        // Without a working RNG (or, never seen, an r‖s p256 refuses), sign
+        // deterministically instead of failing.
+        let sig = sig.unwrap_or_else(|| self.key.sign(msg));
+        let sig = sig.normalize_s().unwrap_or(sig);
+        sig.to_der().as_bytes().to_vec()
+    }
+}
 
 /// A private key of one of the algorithms Fabric's X.509 MSP supports.
 #[derive(Clone)]
 pub enum PrivateKey {
     /// ECDSA on NIST P-256 with SHA-256 (Fabric 2.x default).
-    EcdsaP256(p256::ecdsa::SigningKey),
+    EcdsaP256(EcdsaP256Key),
     /// Ed25519 (Fabric 3.x).
     Ed25519(ed25519_dalek::SigningKey),
 }
@@ -36,12 +96,22 @@ impl std::fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// A fresh random P-256 key.
     pub fn generate_p256() -> Self {
-        Self::EcdsaP256(p256::ecdsa::SigningKey::random(&mut OsRng))
+        // A scalar p256 generated is in range, so ring takes it; retry otherwise.
+        loop {
+            if let Ok(k) = EcdsaP256Key::new(p256::ecdsa::SigningKey::random(&mut OsRng)) {
+                return Self::EcdsaP256(k);
+            }
+        }
     }
 
     /// A fresh random Ed25519 key.
     pub fn generate_ed25519() -> Self {
         Self::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng))
+    }
+
+    /// A P-256 key from a `p256` signing key.
+    pub fn from_p256(key: p256::ecdsa::SigningKey) -> Result<Self, CryptoError> {
+        EcdsaP256Key::new(key).map(Self::EcdsaP256)
     }
 
     /// Reads the first private key block of a PEM text: PKCS#8 `PRIVATE KEY` (P-256 or
@@ -56,11 +126,12 @@ impl PrivateKey {
             })?;
         match block.label.as_str() {
             "PRIVATE KEY" => Self::from_pkcs8_der(&block.contents),
-            "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(&block.contents)
-                .map(|k| Self::EcdsaP256(k.into()))
-                .map_err(|_| CryptoError::UnsupportedPrivateKey {
+            "EC PRIVATE KEY" => match p256::SecretKey::from_sec1_der(&block.contents) {
+                Ok(k) => Self::from_p256(k.into()),
+                Err(_) => Err(CryptoError::UnsupportedPrivateKey {
                     label: block.label.clone(),
                 }),
+            },
             other => Err(CryptoError::UnsupportedPrivateKey {
                 label: other.to_string(),
             }),
@@ -70,7 +141,7 @@ impl PrivateKey {
     /// Reads a PKCS#8 DER private key (P-256 or Ed25519).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
         if let Ok(k) = p256::SecretKey::from_pkcs8_der(der) {
-            return Ok(Self::EcdsaP256(k.into()));
+            return Self::from_p256(k.into());
         }
         if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
             return Ok(Self::Ed25519(k));
@@ -83,7 +154,7 @@ impl PrivateKey {
     /// The key as PKCS#8 PEM, as cryptogen writes `keystore/priv_sk`.
     pub fn to_pkcs8_pem(&self) -> String {
         let der = match self {
-            Self::EcdsaP256(k) => p256::SecretKey::from(k)
+            Self::EcdsaP256(k) => p256::SecretKey::from(&k.key)
                 .to_pkcs8_der()
                 .expect("a valid P-256 key always encodes")
                 .as_bytes()
@@ -100,7 +171,9 @@ impl PrivateKey {
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
         match self {
-            Self::EcdsaP256(k) => PublicKey::EcdsaP256(*k.verifying_key()),
+            Self::EcdsaP256(k) => {
+                PublicKey::EcdsaP256(EcdsaP256PublicKey::new(*k.key.verifying_key()))
+            }
             Self::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
         }
     }
@@ -109,11 +182,7 @@ impl PrivateKey {
     /// or Ed25519 over msg (64 raw bytes).
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
         match self {
-            Self::EcdsaP256(k) => {
-                let sig: p256::ecdsa::Signature = k.sign(msg);
-                let sig = sig.normalize_s().unwrap_or(sig);
-                sig.to_der().as_bytes().to_vec()
-            }
+            Self::EcdsaP256(k) => k.sign(msg),
             Self::Ed25519(k) => {
                 use ed25519_dalek::Signer as _;
                 k.sign(msg).to_bytes().to_vec()
@@ -122,11 +191,63 @@ impl PrivateKey {
     }
 }
 
+/// An ECDSA P-256 public key: the `p256` key and its uncompressed SEC1 point, which is what
+/// ring verifies with (encoded once, here, not per signature).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EcdsaP256PublicKey {
+    /// The key as `p256` knows it.
+    key: p256::ecdsa::VerifyingKey,
+    /// `04 ‖ x ‖ y`.
+    point: [u8; 65],
+}
+
+impl EcdsaP256PublicKey {
+    fn new(key: p256::ecdsa::VerifyingKey) -> Self {
+        let mut point = [0u8; 65];
+        point.copy_from_slice(key.to_encoded_point(false).as_bytes());
+        Self { key, point }
+    }
+
+    /// The `p256` verifying key.
+    pub fn verifying_key(&self) -> &p256::ecdsa::VerifyingKey {
+        &self.key
+    }
+
+    /// The uncompressed SEC1 point (65 bytes).
+    pub fn sec1_uncompressed(&self) -> &[u8; 65] {
+        &self.point
+    }
+
+    /// Verifies a DER signature over SHA-256(msg), refusing high S as Fabric does.
+    fn verify(&self, msg: &[u8], der: &[u8]) -> Result<(), CryptoError> {
+        let sig =
+            p256::ecdsa::Signature::from_der(der).map_err(|e| CryptoError::MalformedSignature {
+                algorithm: "ECDSA",
+                reason: e.to_string(),
+            })?;
+        if sig.normalize_s().is_some() {
+            return Err(CryptoError::HighS);
+        }
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            &self.point[..],
+        )
+        .verify(msg, &sig.to_bytes())
+        .map_err(|_| CryptoError::BadSignature)
+    }
+}
+
+impl From<p256::ecdsa::VerifyingKey> for EcdsaP256PublicKey {
+    fn from(key: p256::ecdsa::VerifyingKey) -> Self {
+        Self::new(key)
+    }
+}
+
 /// A public key, as found in an identity's certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublicKey {
     /// ECDSA P-256.
-    EcdsaP256(p256::ecdsa::VerifyingKey),
+    EcdsaP256(EcdsaP256PublicKey),
     /// Ed25519.
     Ed25519(ed25519_dalek::VerifyingKey),
 }
@@ -135,7 +256,7 @@ impl PublicKey {
     /// Reads a DER `SubjectPublicKeyInfo` (the certificate's public key field).
     pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
         if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
-            return Ok(Self::EcdsaP256(k.into()));
+            return Ok(Self::EcdsaP256(EcdsaP256PublicKey::new(k.into())));
         }
         if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_der(der) {
             return Ok(Self::Ed25519(k));
@@ -149,18 +270,7 @@ impl PublicKey {
     /// signature whose S must be low; Ed25519 over the message.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
         match self {
-            Self::EcdsaP256(k) => {
-                let sig = p256::ecdsa::Signature::from_der(sig).map_err(|e| {
-                    CryptoError::MalformedSignature {
-                        algorithm: "ECDSA",
-                        reason: e.to_string(),
-                    }
-                })?;
-                if sig.normalize_s().is_some() {
-                    return Err(CryptoError::HighS);
-                }
-                k.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
-            }
+            Self::EcdsaP256(k) => k.verify(msg, sig),
             Self::Ed25519(k) => {
                 let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|e| {
                     CryptoError::MalformedSignature {
@@ -171,6 +281,7 @@ impl PublicKey {
                 // Cofactorless RFC 8032 verification with canonical S, as Go's
                 // crypto/ed25519 (Fabric's verifier) does; `verify_strict` would also refuse
                 // weak keys that Go accepts.
+                use ed25519_dalek::Verifier as _;
                 k.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
             }
         }
@@ -290,7 +401,9 @@ mod tests {
         let high = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
         let high_der = high.to_der().as_bytes().to_vec();
         assert!(matches!(pk.verify(msg, &high_der), Err(CryptoError::HighS)));
-        assert_eq!(ecdsa_low_s(&high_der).unwrap(), key.sign(msg));
+        let low = sig.to_der().as_bytes().to_vec();
+        assert_eq!(ecdsa_low_s(&high_der).unwrap(), low);
+        pk.verify(msg, &low).unwrap();
     }
 
     #[test]
@@ -322,7 +435,7 @@ mod tests {
         let back = PrivateKey::from_pem(text.as_bytes()).unwrap();
         assert_eq!(
             back.public_key(),
-            PublicKey::EcdsaP256(key.public_key().into())
+            PublicKey::EcdsaP256(p256::ecdsa::VerifyingKey::from(key.public_key()).into())
         );
     }
 
