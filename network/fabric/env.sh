@@ -11,6 +11,8 @@
 #   HOST             loopback address everything listens on (default 127.0.0.1)
 #   BATCH_TIMEOUT    orderer BatchTimeout baked into new channels (default 500ms)
 #   SFCBC_CCAAS      the sfcbc-ccaas binary (default: on PATH, else target/debug or release)
+#   SFCBC            the sfcbc binary (up.sh --ca enrolls with it; found like SFCBC_CCAAS)
+#   FABRIC_CA_BIN    folder with fabric-ca-server (up.sh --ca; default $FABRIC_BIN)
 # shellcheck shell=bash disable=SC2034  # variables used by the scripts that source this
 
 SFCBC_FABRIC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,6 +68,27 @@ user_msp() { # ORG USER
   echo "$ORGS_DIR/peerOrganizations/$d/users/$2@$d/msp"
 }
 
+# Fabric CA per org (up.sh --ca): one fabric-ca-server per org, the orderer org first, each
+# serving the identity CA "ca" and the TLS CA "tlsca" over HTTPS on BASE+80.. (operations
+# endpoint on BASE+91..; BASE+90 is sfcbc-ccaas serve's). Homes in $SFCBC_NET/ca/<org>.
+CA_ORGS=(Orderer "${SFCBC_ORGS[@]}")
+ca_index() { # Orderer|OrdererMSP|ORG -> 0..5
+  local i
+  if [[ "${1,,}" == orderer || "$1" == OrdererMSP ]]; then echo 0; return 0; fi
+  i="$(org_index "$1")" && echo $((i + 1))
+}
+ca_key() { local i; i="$(ca_index "$1")" && echo "${CA_ORGS[$i],,}"; }   # Org1MSP -> org1
+ca_port() { local i; i="$(ca_index "$1")" && echo $((PORT_BASE + 80 + i)); }
+ca_ops_port() { local i; i="$(ca_index "$1")" && echo $((PORT_BASE + 91 + i)); }
+ca_url() { echo "https://$HOST:$(ca_port "$1")"; }
+ca_home() { echo "$SFCBC_NET/ca/$(ca_key "$1")"; }
+ca_domain() { if [[ "$(ca_key "$1")" == orderer ]]; then echo example.com; else org_domain "$1"; fi; }
+ca_org_dir() { # the org's folder in Fabric's layout (as cryptogen writes it)
+  if [[ "$(ca_key "$1")" == orderer ]]; then echo "$ORGS_DIR/ordererOrganizations/example.com"; else org_dir "$1"; fi
+}
+ca_msp_id() { if [[ "$(ca_key "$1")" == orderer ]]; then echo OrdererMSP; else org_msp "$1"; fi; }
+ca_mode() { [[ -d "$SFCBC_NET/ca" ]]; } # was this network made by up.sh --ca?
+
 # Point the `peer` CLI at ORG's peer as USER (default Admin).
 use_org() { # ORG [USER]
   local org user="${2:-Admin}"
@@ -110,6 +133,14 @@ python_yaml() {
     if "$py" -c 'import yaml' 2>/dev/null; then echo "$py"; return 0; fi
   done
   die "python3 with PyYAML needed (apt-get install python3-yaml, or pip install pyyaml)"
+}
+sfcbc_bin() {
+  local b
+  for b in "${SFCBC:-}" "$(command -v sfcbc 2>/dev/null)" \
+    "${CARGO_TARGET_DIR:-$SFCBC_REPO/target}/debug/sfcbc" "${CARGO_TARGET_DIR:-$SFCBC_REPO/target}/release/sfcbc"; do
+    [[ -n "$b" && -x "$b" ]] && { echo "$b"; return 0; }
+  done
+  die "no sfcbc binary: cargo build -p sfcbc-client --bin sfcbc, or set SFCBC"
 }
 sfcbc_ccaas_bin() {
   local b

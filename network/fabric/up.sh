@@ -5,11 +5,26 @@
 #   peer0.org1/org2/org3.example.com (Org1MSP..Org3MSP)
 # every peer with TLS, the Gateway, discovery and Fabric's CCaaS external builder. MSP material
 # from cryptogen (NodeOUs on, Fabric's layout) in $SFCBC_NET/organizations.
+#
+#   up.sh [--ca]
+#
+# --ca (or CA=1): every identity from a Fabric CA per org instead (one fabric-ca-server per org
+#   with an identity CA and a TLS CA, HTTPS on PORT_BASE+80..85; enrolled with `sfcbc identity`;
+#   same folder layout; see lib/ca.sh). Needs fabric-ca-server (FABRIC_CA_BIN, default
+#   FABRIC_BIN) and sfcbc (SFCBC). A network made with --ca stays one when up.sh runs again.
 # Channels come next: channel.sh. Idempotent: re-running restarts only dead processes.
 # RESET=1 wipes $SFCBC_NET first. Env: see env.sh (FABRIC_BIN, SFCBC_NET, PORT_BASE, ...).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
+CA_MODE="${CA:-0}"
+while (($#)); do
+  case "$1" in
+    --ca) CA_MODE=1; shift ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
 need_fabric peer orderer cryptogen configtxgen osnadmin discover
 [[ -f "$FABRIC_CONFIG/core.yaml" && -f "$FABRIC_CONFIG/orderer.yaml" ]] \
   || die "no core.yaml/orderer.yaml in FABRIC_CONFIG=$FABRIC_CONFIG (Fabric's sampleconfig or the release's config/)"
@@ -27,8 +42,14 @@ if [[ "${RESET:-0}" == 1 ]]; then
 fi
 mkdir -p "$SFCBC_NET"/{pids,logs,cli,channels,orderer}
 
-# ------------------------------------------------------------------ crypto (cryptogen)
-if [[ ! -d "$ORGS_DIR/peerOrganizations/org3.example.com" ]]; then
+# ------------------------------------------------------------------ crypto (CA or cryptogen)
+ca_mode && CA_MODE=1
+if [[ "$CA_MODE" == 1 ]]; then
+  [[ -d "$ORGS_DIR" ]] && ! ca_mode && die "$SFCBC_NET was made with cryptogen: RESET=1 $0 --ca to rebuild it with CAs"
+  # shellcheck source-path=SCRIPTDIR source=lib/ca.sh
+  source "$SFCBC_FABRIC_DIR/lib/ca.sh"
+  ca_up
+elif [[ ! -d "$ORGS_DIR/peerOrganizations/org3.example.com" ]]; then
   log "cryptogen -> $ORGS_DIR"
   {
     echo "OrdererOrgs:"
