@@ -172,7 +172,8 @@ secret="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])' <<
 "$SFCBC" identity enroll "${CA1[@]}" --id sf-late --secret "$secret" --msp-id Org1MSP --out "$WORK/sf-late/msp" \
   >"$WORK/enroll.log" 2>&1 || fail "sfcbc identity enroll sf-late: $(cat "$WORK/enroll.log")"
 bash "$F/profile.sh" --out "$WORK/late.yaml" >/dev/null
-python3 - "$WORK/late.yaml" "$WORK/sf-late/msp" <<'PY' || fail "adding sf-late to the profile"
+PY="$(bash -c 'source "$1" && python_yaml' _ "$F/env.sh")" || fail "no python3 with PyYAML"
+"$PY" - "$WORK/late.yaml" "$WORK/sf-late/msp" <<'PY' || fail "adding sf-late to the profile"
 import sys, yaml
 p = yaml.safe_load(open(sys.argv[1]))
 for org in ("Org1", "Org2"):
