@@ -7,7 +7,8 @@ import { chainGraph } from './graph.js';
 import { chainForm, shareForms } from './forms.js';
 
 const view = document.getElementById('view');
-const state = { identity: null, channels: [], route: '', refresh: null, lastBlock: null };
+// `stop`: what the current page must end when the route changes (its timers).
+const state = { identity: null, channels: [], route: '', refresh: null, stop: [], lastBlock: null };
 
 // ---- identity ---------------------------------------------------------------------------
 
@@ -68,10 +69,25 @@ function connectLive() {
   on('block', (e) => { state.lastBlock = e.block; return `block ${e.block} on ${e.channel} (${e.count} tx)`; });
 }
 
-// Re-run `fn` at most every 400 ms, however many events arrive.
-function debounce(fn, ms = 400) {
-  let t = null;
-  return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+// Run `fn` once `ms` after a call, however many calls come meanwhile. Unlike a debounce it
+// does not wait for the calls to stop: under steady traffic (events every few hundred ms)
+// the page still redraws every `ms`, so counts visibly rise while datagrams flow.
+function throttle(fn, ms = 400) {
+  let timer = null;
+  return () => {
+    if (timer === null) timer = setTimeout(() => { timer = null; fn(); }, ms);
+  };
+}
+
+// Wraps an async loader so that only the answer to the latest call is used: a slow answer
+// that arrives after a newer one must not draw old counts over new ones.
+function latestOnly(load, use) {
+  let gen = 0;
+  return async () => {
+    const mine = ++gen;
+    const out = await load();
+    if (mine === gen) use(out);
+  };
 }
 
 // ---- pages ------------------------------------------------------------------------------
@@ -110,7 +126,7 @@ async function chainsPage() {
       body.replaceChildren(errorBox(err));
     }
   };
-  state.refresh = debounce(render);
+  state.refresh = throttle(render);
   await render();
 }
 
@@ -137,20 +153,23 @@ function pagedTable(kind, chain) {
   let stack = ['']; // bookmarks of the pages seen, for Previous
   const iso = (v) => (v ? new Date(v).toISOString() : '');
 
+  let gen = 0;
   const load = async () => {
+    const mine = ++gen;
     const params = {
       psiid: hop.value, kind: kindSel ? kindSel.value : '', pageSize: size.value,
       bookmark: stack[stack.length - 1], since: iso(since.value), until: iso(until.value),
     };
     try {
       const p = kind === 'errors' ? await api.errors(chain.id, params) : await api.records(chain.id, params);
+      if (mine !== gen) return; // a newer load is under way
       table.replaceChildren(kind === 'errors' ? errorsTable(p.items, chain) : recordsTable(p.items));
       info.textContent = `page ${stack.length} · ${p.items.length} shown of ${p.fetched} fetched`;
       prev.disabled = stack.length === 1;
       next.disabled = !p.bookmark || p.fetched < Number(size.value);
       next.onclick = () => { stack.push(p.bookmark); load(); };
     } catch (err) {
-      table.replaceChildren(errorBox(err));
+      if (mine === gen) table.replaceChildren(errorBox(err));
     }
   };
   prev.onclick = () => { stack.pop(); load(); };
@@ -209,6 +228,7 @@ function errorsTable(items, chain) {
 }
 
 async function chainPage(id) {
+  const route0 = state.route;
   const graphBox = h('div', { class: 'graph-wrap', 'data-testid': 'graph-box' }, loading());
   const meta = h('div', { class: 'meta' });
   const actions = h('div', { class: 'actions' });
@@ -250,19 +270,21 @@ async function chainPage(id) {
   view.append(records.el, errors.el);
   records.load();
   errors.load();
-  const refreshGraph = debounce(async () => {
-    try { detail = await api.chain(id); draw(detail); } catch { /* shown on next navigation */ }
-  });
-  const refreshRecords = debounce(() => records.reset());
-  const refreshErrors = debounce(() => errors.reset());
+  const refreshGraph = throttle(latestOnly(
+    () => api.chain(id).catch(() => null), // a failed refresh keeps the last drawing
+    (d) => { if (d && state.route === route0) { detail = d; draw(d); } },
+  ));
+  const refreshRecords = throttle(() => records.reset());
+  const refreshErrors = throttle(() => errors.reset());
   state.refresh = (ev) => {
     if (ev.chain !== id) return;
     refreshGraph();
     if (ev.kind === 'record') refreshRecords();
     if (ev.kind === 'drop') refreshErrors();
   };
-  // Health is "errors in the last minute": redraw now and then even without events.
-  const tick = setInterval(() => { if (state.route.startsWith('#/chain/')) refreshGraph(); else clearInterval(tick); }, 20000);
+  // Health is "errors in the last minute": it also changes without events, as errors age.
+  const tick = setInterval(refreshGraph, 20000);
+  state.stop.push(() => clearInterval(tick));
 }
 
 async function tracePage(chainId, hash) {
@@ -331,7 +353,7 @@ async function blocksPage() {
   };
   newest.onclick = () => { before = null; load(); };
   channel.onchange = () => { before = null; load(); };
-  const again = debounce(() => { if (before === null) load(); });
+  const again = throttle(() => { if (before === null) load(); });
   state.refresh = (ev) => { if (ev.kind === 'block' && ev.channel === channel.value) again(); };
   await load();
 }
@@ -357,6 +379,7 @@ async function route() {
   const hash = location.hash || '#/chains';
   state.route = hash;
   state.refresh = null;
+  for (const stop of state.stop.splice(0)) stop();
   const parts = hash.slice(2).split('/').map(decodeURIComponent);
   for (const a of document.querySelectorAll('nav a')) {
     if (a.dataset.nav === parts[0] || (parts[0] === 'chain' && a.dataset.nav === 'chains')) a.setAttribute('aria-current', 'page');

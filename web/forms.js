@@ -67,10 +67,10 @@ function hopRow(hop, onRemove, rows) {
   const collection = field('collection (optional)', { name: 'collection', value: hop.collection || '', placeholder: 'implicit' },
     (v) => (v ? checkId(v) || (v.includes(':') ? 'no ":" in a collection name' : '') : ''));
   const row = { psiid, sp, address, validation, collection };
+  row.legend = h('legend', {}, 'Hop');
+  row.remove = h('button', { type: 'button', class: 'link', onclick: () => onRemove(row) }, 'Remove hop');
   row.el = h('fieldset', { class: 'hop-row' },
-    h('legend', {}, 'Hop'),
-    psiid.el, sp.el, address.el, validation.el, collection.el,
-    h('button', { type: 'button', class: 'link', onclick: () => onRemove(row) }, 'Remove hop'));
+    row.legend, psiid.el, sp.el, address.el, validation.el, collection.el, row.remove);
   return row;
 }
 
@@ -82,15 +82,27 @@ export function chainForm(chain, onDone) {
   const classifier = field('Classifier address (optional)', { name: 'classifier', value: (chain && chain.classifier) || '' }, (v) => checkAddress(v, false));
   const hopsBox = h('div', { class: 'hops' });
   const status = h('div', { class: 'status', 'aria-live': 'polite' });
+  // Legends and buttons say which hop they are ("Hop 2", "Remove hop 2") so that a keyboard
+  // or screen-reader user knows where focus is; the last hop cannot be removed.
+  const renumber = () => rows.forEach((r, i) => {
+    r.legend.textContent = `Hop ${i + 1}`;
+    r.remove.setAttribute('aria-label', `Remove hop ${i + 1}`);
+    r.remove.disabled = rows.length === 1;
+  });
   const remove = (row) => {
     if (rows.length === 1) return;
-    rows.splice(rows.indexOf(row), 1);
+    const i = rows.indexOf(row);
+    rows.splice(i, 1);
     row.el.remove();
+    renumber();
+    // Focus would otherwise fall back to the page: keep it on the hop that took this place.
+    rows[Math.min(i, rows.length - 1)].psiid.input.focus();
   };
   const add = (hop) => {
     const r = hopRow(hop || {}, remove, rows);
     rows.push(r);
     hopsBox.append(r.el);
+    renumber();
     return r;
   };
   (chain ? chain.hops : [{}]).forEach(add);
@@ -185,6 +197,7 @@ export function shareForms(chain) {
       epStatus.replaceChildren(h('div', { class: 'error', role: 'alert' }, 'Give a source, a destination or both.'));
       return;
     }
+    epStatus.replaceChildren(h('p', { class: 'muted' }, 'Submitting…'));
     try {
       const w = await api.shareEndpoints(chain.id, { psiid: epHop.input.value, source: source.input.value.trim(), destination: destination.input.value.trim() });
       epStatus.replaceChildren(h('p', { class: 'ok', role: 'status' }, `Shared in collection ${w.collection} (tx ${w.txId.slice(0, 12)}…).`));
