@@ -49,7 +49,7 @@ impl CertKey {
     pub(crate) fn from_key(key: PrivateKey) -> Self {
         let (raw_public, alg) = match key.public_key() {
             PublicKey::EcdsaP256(vk) => (
-                vk.to_encoded_point(false).as_bytes().to_vec(),
+                vk.sec1_uncompressed().to_vec(),
                 &rcgen::PKCS_ECDSA_P256_SHA256,
             ),
             PublicKey::Ed25519(vk) => (vk.to_bytes().to_vec(), &rcgen::PKCS_ED25519),
