@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
+use sfcbc_fabric::net::incoming_nodelay;
 use sfcbc_fabric::protos::protos as pb;
 use sfcbc_fabric::protos::protos::chaincode_server::{Chaincode, ChaincodeServer};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Status, Streaming};
 
@@ -244,18 +245,4 @@ pub async fn serve(
             Ok(())
         }
     }
-}
-
-/// Accepted connections with `TCP_NODELAY` set. tonic leaves it off for `serve_with_incoming*`,
-/// and Nagle's algorithm with the client's delayed ACK then holds the last frame of every unary
-/// response for ~40 ms (measured by `sfcbc-bench`: Endorse took 42 ms, Evaluate 0.6 ms).
-fn incoming_nodelay(
-    listener: tokio::net::TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |conn| {
-        if let Ok(stream) = &conn {
-            let _ = stream.set_nodelay(true);
-        }
-        conn
-    })
 }

@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod msp;
+pub mod net;
 pub mod policy;
 pub mod protos;
 pub mod signer;
