@@ -30,7 +30,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use prost::Message as _;
-use sfcbc_fabric::msp::{Identity, ValidatedIdentity, ValidityTime};
+use sfcbc_fabric::msp::{Identity, IdentityValidator as _, ValidatedIdentity, ValidityTime};
 use sfcbc_fabric::policy::CompiledPolicy;
 use sfcbc_fabric::protos::common::HeaderType;
 use sfcbc_fabric::protos::kvrwset::{HashedRwSet, KvrwSet};
@@ -48,7 +48,7 @@ use crate::committer::TransientStore;
 use crate::ledger::Ledger;
 use crate::simulator::{CollectionPermission, Collections, TxSimulator};
 use crate::validator::{
-    ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, IdentityCache,
+    ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, IdentityCache, PeerIdentities,
     implicit_collection_msp,
 };
 
@@ -557,26 +557,32 @@ pub fn validate_proposal_cached(
     let malformed = || {
         format!("access denied: channel [{channel_id}] creator org unknown, creator is malformed")
     };
-    let identity = Identity::from_serialized(&shdr.creator).map_err(|_| malformed())?;
-    if channel.msps().get(identity.msp_id()).is_none() {
-        return Err(malformed());
-    }
-    let denied = || {
+    let ids = PeerIdentities {
+        msps: channel.msps(),
+        cache,
+    };
+    // A creator seen before comes from the cache, without parsing its certificate again;
+    // only a failure is looked at closer, for Fabric's two messages.
+    let creator = ids.validate_serialized(&shdr.creator, when).map_err(|e| {
+        let Ok(identity) = Identity::from_serialized(&shdr.creator) else {
+            return malformed();
+        };
+        if channel.msps().get(identity.msp_id()).is_none() {
+            return malformed();
+        }
+        tracing::warn!(error = %e, "access denied: identity is not valid");
         format!(
             "access denied: channel [{channel_id}] creator org [{}]",
             identity.msp_id()
         )
-    };
-    let creator = cache
-        .validate(channel.msps(), &shdr.creator, when)
-        .map_err(|e| {
-            tracing::warn!(error = %e, "access denied: identity is not valid");
-            denied()
-        })?;
-    crate::validator::identity::verify(&creator, &up.signed.proposal_bytes, &up.signed.signature)
+    })?;
+    ids.verify(&creator, &up.signed.proposal_bytes, &up.signed.signature)
         .map_err(|e| {
             tracing::warn!(error = %e, "access denied: creator's signature over the proposal is not valid");
-            denied()
+            format!(
+                "access denied: channel [{channel_id}] creator org [{}]",
+                creator.msp_id()
+            )
         })?;
     Ok(creator)
 }

@@ -7,8 +7,11 @@
 //! [`MspVerifier`] built from that config checks a `SerializedIdentity` as Fabric's X.509
 //! MSP does (chain to a root through intermediates, no CA as identity, OU rules, NodeOU role)
 //! and yields a [`ValidatedIdentity`] that verifies signatures and satisfies roles. An
-//! [`MspManager`] holds a channel's verifiers by MSP ID.
+//! [`MspManager`] holds a channel's verifiers by MSP ID. Transaction and proposal checks
+//! reach identities through [`IdentityValidator`], so a peer can put Fabric's MSP cache
+//! ([`cache::IdentityCache`]) in front of the manager.
 
+pub mod cache;
 pub mod pem;
 
 use std::collections::BTreeMap;
@@ -1060,6 +1063,39 @@ impl MspManager {
             .get(identity.msp_id())
             .ok_or_else(|| MspError::UnknownMsp(identity.msp_id().to_string()))?;
         verifier.validate(&identity, when)
+    }
+}
+
+/// Where transaction and proposal checks ([`crate::tx`]) get validated identities and
+/// signature checks from. [`MspManager`] validates every time; a peer that sees the same
+/// creators and endorsers over and over puts a cache in front ([`cache::CachedMsps`]), as
+/// Fabric's peers do.
+pub trait IdentityValidator {
+    /// Deserializes and validates `msp.SerializedIdentity` bytes with the MSP they name.
+    fn validate_serialized(
+        &self,
+        serialized: &[u8],
+        when: ValidityTime,
+    ) -> Result<ValidatedIdentity, MspError>;
+
+    /// Verifies a signature made by `identity` (see [`PublicKey::verify`]).
+    fn verify(
+        &self,
+        identity: &ValidatedIdentity,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<(), crate::error::CryptoError> {
+        identity.verify(msg, sig)
+    }
+}
+
+impl IdentityValidator for MspManager {
+    fn validate_serialized(
+        &self,
+        serialized: &[u8],
+        when: ValidityTime,
+    ) -> Result<ValidatedIdentity, MspError> {
+        MspManager::validate_serialized(self, serialized, when)
     }
 }
 

@@ -24,7 +24,7 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, TxError};
-use crate::msp::{MspManager, ValidatedIdentity, ValidityTime};
+use crate::msp::{IdentityValidator, ValidatedIdentity, ValidityTime};
 use crate::protos::common::{
     ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader,
 };
@@ -457,7 +457,7 @@ impl UnpackedProposal {
     /// hash(nonce ‖ creator), the creator valid in its MSP, its signature over the proposal.
     pub fn validate(
         &self,
-        msps: &MspManager,
+        msps: &(impl IdentityValidator + ?Sized),
         when: ValidityTime,
     ) -> Result<ValidatedIdentity, TxError> {
         let t = self.channel_header.r#type;
@@ -580,7 +580,7 @@ pub fn endorse_payload(payload: &[u8], endorser: &Signer) -> Endorsement {
 }
 
 fn verify_signed(
-    msps: &MspManager,
+    msps: &(impl IdentityValidator + ?Sized),
     when: ValidityTime,
     identity: &[u8],
     msg: &[u8],
@@ -593,7 +593,7 @@ fn verify_signed(
             who: who.to_string(),
             source: Box::new(Error::Msp(e)),
         })?;
-    id.verify(msg, sig).map_err(|e| TxError::Signature {
+    msps.verify(&id, msg, sig).map_err(|e| TxError::Signature {
         who: who.to_string(),
         source: Box::new(Error::Crypto(e)),
     })?;
@@ -604,7 +604,7 @@ fn verify_signed(
 pub fn verify_endorsement(
     payload: &[u8],
     endorsement: &Endorsement,
-    msps: &MspManager,
+    msps: &(impl IdentityValidator + ?Sized),
     when: ValidityTime,
 ) -> Result<ValidatedIdentity, TxError> {
     let mut msg = Vec::with_capacity(payload.len() + endorsement.endorser.len());
@@ -792,7 +792,7 @@ pub struct CheckedEnvelope {
 pub fn check_signed_envelope(
     envelope: &Envelope,
     expected: Option<HeaderType>,
-    msps: &MspManager,
+    msps: &(impl IdentityValidator + ?Sized),
     when: ValidityTime,
 ) -> Result<CheckedEnvelope, TxError> {
     let payload: Payload = decode(&envelope.payload, "Payload")?;
@@ -887,14 +887,28 @@ impl ParsedTransaction {
     /// The endorsers whose signature over the response payload verifies and whose identity
     /// is valid, each once (Fabric's `SignatureSetToValidIdentities`): the input to the
     /// endorsement policy. Invalid endorsements are skipped, as Fabric skips them.
-    pub fn endorsers(&self, msps: &MspManager, when: ValidityTime) -> Vec<ValidatedIdentity> {
+    pub fn endorsers(
+        &self,
+        msps: &(impl IdentityValidator + ?Sized),
+        when: ValidityTime,
+    ) -> Vec<ValidatedIdentity> {
         let mut out: Vec<ValidatedIdentity> = Vec::new();
+        let payload = &self.response_payload_bytes;
         for e in &self.endorsements {
-            if let Ok(id) = verify_endorsement(&self.response_payload_bytes, e, msps, when)
-                && !out.iter().any(|o| {
-                    o.msp_id() == id.msp_id() && o.identity.cert_der() == id.identity.cert_der()
-                })
-            {
+            let Ok(id) = msps.validate_serialized(&e.endorser, when) else {
+                continue;
+            };
+            // An identity already counted is skipped before its signature is checked, as
+            // Fabric does, so repeated endorsements cost no verification.
+            if out.iter().any(|o| {
+                o.msp_id() == id.msp_id() && o.identity.cert_der() == id.identity.cert_der()
+            }) {
+                continue;
+            }
+            let mut msg = Vec::with_capacity(payload.len() + e.endorser.len());
+            msg.extend_from_slice(payload);
+            msg.extend_from_slice(&e.endorser);
+            if msps.verify(&id, &msg, &e.signature).is_ok() {
                 out.push(id);
             }
         }
@@ -985,9 +999,13 @@ fn invalid(code: TxValidationCode, error: TxError) -> InvalidTransaction {
 /// (`INVALID_ENDORSER_TRANSACTION`). Other header types get `UNSUPPORTED_TX_PAYLOAD` here
 /// (config transactions are the orderer's and devnet's business). Endorsement policy, MVCC
 /// and duplicate tx ids are checked by the caller.
+///
+/// `msps` is the channel's [`crate::msp::MspManager`], or the manager behind a cache
+/// ([`crate::msp::cache::IdentityCache::validator`]) on a peer that validates the same
+/// creators block after block.
 pub fn validate_transaction(
     envelope: &Envelope,
-    msps: &MspManager,
+    msps: &(impl IdentityValidator + ?Sized),
     when: ValidityTime,
 ) -> Result<ParsedTransaction, InvalidTransaction> {
     use TxValidationCode as C;

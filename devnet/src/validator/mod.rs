@@ -4,10 +4,10 @@
 //! 1. per transaction (in parallel, as `txvalidator` does): envelope, payload and headers
 //!    well formed (`BAD_PAYLOAD`, `BAD_COMMON_HEADER`), the creator valid and its signature
 //!    over the payload (`BAD_CREATOR_SIGNATURE`), the tx id (`BAD_PROPOSAL_TXID`), one action
-//!    whose proposal hash matches (`INVALID_ENDORSER_TRANSACTION`) — the checks of
-//!    `sfcbc_fabric::tx::validate_transaction`, with identity validation results cached as
-//!    Fabric's MSP cache keeps them ([`identity`]) — and every endorsement's signature over
-//!    response payload ‖ endorser, with each valid endorser counted once;
+//!    whose proposal hash matches (`INVALID_ENDORSER_TRANSACTION`) —
+//!    `sfcbc_fabric::tx::validate_transaction`, with identities from the peer's MSP cache
+//!    ([`identity`]) — and every endorsement's signature over response payload ‖ endorser,
+//!    with each valid endorser counted once (`ParsedTransaction::endorsers`);
 //! 2. in block order: the channel (`TARGET_CHAIN_NOT_FOUND`), a tx id already in the ledger
 //!    (`DUPLICATE_TXID`), then the dispatcher and the v20 validation plugin: chaincode ids
 //!    (`INVALID_CHAINCODE`, `INVALID_OTHER_REASON`), the rwset (`BAD_RWSET`,
@@ -45,7 +45,7 @@ use sfcbc_fabric::protos::protos::{
     ChaincodeEvent, ChaincodeHeaderExtension, MetaDataKeys, TxValidationCode,
 };
 use sfcbc_fabric::protos::rwset::TxReadWriteSet;
-use sfcbc_fabric::tx::ParsedTransaction;
+use sfcbc_fabric::tx::{ParsedTransaction, validate_transaction};
 
 pub use channel::{ChannelPolicies, ChannelPolicy, StaticChannel, StaticOrg};
 pub use definition::{
@@ -53,7 +53,7 @@ pub use definition::{
     DefinitionRegistry, EndorsementPolicy, implicit_collection_msp, implicit_collection_name,
     parse_collections_config,
 };
-pub use identity::IdentityCache;
+pub use identity::{IdentityCache, PeerIdentities};
 
 use crate::block::{header_fields, set_transactions_filter};
 use crate::ledger::{Height, LedgerError, Snapshot};
@@ -352,11 +352,14 @@ impl Validator {
         let header = channel_header(&env);
         let tx_id = header.as_ref().map(|h| h.tx_id.clone()).unwrap_or_default();
         let header_type = header.as_ref().map(|h| h.r#type);
-        let msps = self.channel.msps();
-        match identity::validate_envelope(&env, msps, &self.identities, self.when) {
-            Err((code, reason)) => invalid(code, reason, tx_id, header_type),
+        let ids = PeerIdentities {
+            msps: self.channel.msps(),
+            cache: &self.identities,
+        };
+        match validate_transaction(&env, &ids, self.when) {
+            Err(e) => invalid(e.code, e.error.to_string(), tx_id, header_type),
             Ok(parsed) => {
-                let endorsers = identity::endorsers(&parsed, msps, &self.identities, self.when);
+                let endorsers = parsed.endorsers(&ids, self.when);
                 Checked::Endorser {
                     parsed: Box::new(parsed),
                     endorsers,
