@@ -46,6 +46,18 @@ EOF
   log "started ca-$k (pid $!, https://$HOST:$(ca_port "$o"), log $SFCBC_NET/logs/ca-$k.log)"
 }
 
+# Stop ORG's CA (if it runs) and wait until it is gone.
+ca_stop() { # ORG
+  local f pid i
+  f="$SFCBC_NET/pids/ca-$(ca_key "$1").pid"
+  pid_alive "$f" || { rm -f "$f"; return 0; }
+  pid="$(cat "$f")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$f"
+}
+
 # Wait until ORG's CA listens. A port of ours can be taken for a moment as some connection's
 # ephemeral source port (the 49xxx range is in Linux's default ephemeral range): a server that
 # died of "address already in use" is started again, twice at most.
@@ -173,7 +185,7 @@ ca_up() {
   for o in "${CA_ORGS[@]}"; do
     k="$(ca_key "$o")"
     if [[ ! -f "$(ca_org_dir "$o")/.ca-enrolled" ]]; then
-      if pid_alive "$SFCBC_NET/pids/ca-$k.pid"; then kill "$(cat "$SFCBC_NET/pids/ca-$k.pid")"; sleep 0.5; fi
+      ca_stop "$o"
       rm -rf "$(ca_home "$o")" "$(ca_org_dir "$o")"
     fi
     pid_alive "$SFCBC_NET/pids/ca-$k.pid" && continue
