@@ -69,8 +69,9 @@ user_msp() { # ORG USER
 }
 
 # Fabric CA per org (up.sh --ca): one fabric-ca-server per org, the orderer org first, each
-# serving the identity CA "ca" and the TLS CA "tlsca" over HTTPS on BASE+80.. (operations
-# endpoint on BASE+91..; BASE+90 is sfcbc-ccaas serve's). Homes in $SFCBC_NET/ca/<org>.
+# serving the identity CA "ca" and the TLS CA "tlsca" over HTTPS on BASE+80..85; operations
+# endpoints on BASE+94..99 (BASE+90..93 are left to sfcbc-ccaas servers). Homes in
+# $SFCBC_NET/ca/<org>.
 CA_ORGS=(Orderer "${SFCBC_ORGS[@]}")
 ca_index() { # Orderer|OrdererMSP|ORG -> 0..5
   local i
@@ -79,7 +80,7 @@ ca_index() { # Orderer|OrdererMSP|ORG -> 0..5
 }
 ca_key() { local i; i="$(ca_index "$1")" && echo "${CA_ORGS[$i],,}"; }   # Org1MSP -> org1
 ca_port() { local i; i="$(ca_index "$1")" && echo $((PORT_BASE + 80 + i)); }
-ca_ops_port() { local i; i="$(ca_index "$1")" && echo $((PORT_BASE + 91 + i)); }
+ca_ops_port() { local i; i="$(ca_index "$1")" && echo $((PORT_BASE + 94 + i)); }
 ca_url() { echo "https://$HOST:$(ca_port "$1")"; }
 ca_home() { echo "$SFCBC_NET/ca/$(ca_key "$1")"; }
 ca_domain() { if [[ "$(ca_key "$1")" == orderer ]]; then echo example.com; else org_domain "$1"; fi; }

@@ -46,11 +46,11 @@ fail() { FAILED="$*"; say "FAIL: $*"; exit 1; }
 pass() { CHECKS=$((CHECKS + 1)); say "ok: $*"; }
 
 # Ports: PORT_BASE+0..2 orderer, +10..+52 peers, +80..+85 the CAs, +90 sfcbc-ccaas serve,
-# +91..+96 the CAs' operations endpoints.
+# +94..+99 the CAs' operations endpoints.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 block_free() {
   local p
-  for p in 0 1 2 10 11 12 20 21 22 30 31 32 40 41 42 50 51 52 80 81 82 83 84 85 90 91 92 93 94 95 96; do
+  for p in 0 1 2 10 11 12 20 21 22 30 31 32 40 41 42 50 51 52 80 81 82 83 84 85 90 94 95 96 97 98 99; do
     port_busy $(($1 + p)) && return 1
   done
   return 0
