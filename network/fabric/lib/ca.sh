@@ -109,7 +109,8 @@ cryptogen_names() { # MSPDIR NAME
 }
 
 # Enroll a node (peer or orderer) of ORG: MSP from "ca" into DIR/msp, TLS from "tlsca" into
-# DIR/tls. NAME is its full host name (peer0.org1.example.com), SHORT the first label.
+# DIR/tls. NAME is its full host name (peer0.org1.example.com); the TLS certificate also names
+# its first label (peer0), localhost and $HOST.
 ca_enroll_node() { # ORG DIR NAME
   local o=$1 dir=$2 name=$3 tmp tlsca
   tlsca="$(ca_home "$o")/tlsca/ca-cert.pem"
@@ -140,7 +141,9 @@ ca_enroll_org() { # ORG
   ca_register "$o" ca "$node" "$kind"
   ca_register "$o" tlsca "$node" "$kind"
   ca_register "$o" ca "Admin@$d" admin
-  [[ "$kind" == peer ]] && for u in User1 User2; do ca_register "$o" ca "$u@$d" client; done
+  if [[ "$kind" == peer ]]; then
+    for u in User1 User2; do ca_register "$o" ca "$u@$d" client; done
+  fi
 
   # The org's MSP (what configtx.yaml's MSPDir points at) and its CA certificates.
   mkdir -p "$od"/{msp/cacerts,msp/tlscacerts,ca,tlsca}
