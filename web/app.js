@@ -67,6 +67,12 @@ function connectLive() {
   on('record', (e) => `${e.count} record${e.count === 1 ? '' : 's'} at ${e.psiid} on ${e.chain}`);
   on('drop', (e) => `${e.detail} error at ${e.psiid} on ${e.chain}`);
   on('block', (e) => { state.lastBlock = e.block; return `block ${e.block} on ${e.channel} (${e.count} tx)`; });
+  // The server dropped events for us (we read too slowly): whatever the page shows may be
+  // behind, so it reloads its data as if every kind of event had come.
+  es.addEventListener('lagged', () => {
+    feed('some live events were missed; reloading');
+    if (state.refresh) state.refresh({ kind: 'lagged' });
+  });
 }
 
 // Run `fn` once `ms` after a call, however many calls come meanwhile. Unlike a debounce it
@@ -277,10 +283,11 @@ async function chainPage(id) {
   const refreshRecords = throttle(() => records.reset());
   const refreshErrors = throttle(() => errors.reset());
   state.refresh = (ev) => {
-    if (ev.chain !== id) return;
+    const all = ev.kind === 'lagged';
+    if (ev.chain !== id && !all) return;
     refreshGraph();
-    if (ev.kind === 'record') refreshRecords();
-    if (ev.kind === 'drop') refreshErrors();
+    if (ev.kind === 'record' || all) refreshRecords();
+    if (ev.kind === 'drop' || all) refreshErrors();
   };
   // Health is "errors in the last minute": it also changes without events, as errors age.
   const tick = setInterval(refreshGraph, 20000);
@@ -354,7 +361,7 @@ async function blocksPage() {
   newest.onclick = () => { before = null; load(); };
   channel.onchange = () => { before = null; load(); };
   const again = throttle(() => { if (before === null) load(); });
-  state.refresh = (ev) => { if (ev.kind === 'block' && ev.channel === channel.value) again(); };
+  state.refresh = (ev) => { if (ev.kind === 'lagged' || (ev.kind === 'block' && ev.channel === channel.value)) again(); };
   await load();
 }
 

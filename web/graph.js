@@ -36,7 +36,13 @@ export function chainGraph(chain, stats) {
   const svg = s('svg', {
     viewBox: `0 0 ${width} ${height}`, width, height, role: 'img',
     class: 'graph', 'data-testid': 'chain-graph',
-    'aria-label': `Chain ${chain.id}: source, ${hops.map((h) => h.psiid).join(', ')}, destination`,
+    // What the colours and numbers say, for a screen reader: the SVG's text is not read out.
+    'aria-label': `Chain ${chain.id}${disabled ? ' (disabled)' : ''}: source, ${hops.map((h, i) => {
+      const st = (stats || []).find((t) => t.psiid === h.psiid) || {};
+      const recent = st.errorsLastMinute || 0;
+      return `hop ${i + 1} ${h.psiid} at ${h.spMsp}, policy ${h.validation}, processed ${st.processed ?? 0}, `
+        + `forwarded ${st.forwarded ?? 0}, dropped ${st.dropped ?? 0}, ${recent} error${recent === 1 ? '' : 's'} in the last minute`;
+    }).join('; ')}; destination`,
   });
   const defs = s('defs');
   const marker = s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
