@@ -1,6 +1,7 @@
-//! `sfcbc-bench`: the devnet and data-plane benchmarks (`sfcbc bench devnet|dataplane`
-//! executes this binary). Writes `DIR/devnet.json` / `DIR/dataplane.json` and prints a
-//! summary table. Run the release build: `cargo run --release -p sfcbc-bench -- devnet`.
+//! `sfcbc-bench`: the devnet, real-network and data-plane benchmarks (`sfcbc bench
+//! devnet|fabric|dataplane` executes this binary). Writes `DIR/devnet.json`,
+//! `DIR/fabric-real.json` or `DIR/dataplane.json` and prints a summary table (`--json`: the
+//! report itself). Run the release build: `cargo run --release -p sfcbc-bench -- devnet`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,15 +9,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use sfcbc_bench::ui::{Ui, write_json};
-use sfcbc_bench::{dataplane, devnet};
+use sfcbc_bench::{dataplane, devnet, fabric, workload};
 use sfcbc_chaincode::types::Validation;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "sfcbc-bench",
     version,
-    about = "Benchmarks of sfcbc: devnet commit throughput and the SF data plane",
-    after_help = "Examples:\n  sfcbc-bench devnet\n  sfcbc-bench devnet --duration 10 --concurrency 16,128 --policies one\n  sfcbc-bench dataplane --messages 20000 --policies none,hash\n  sfcbc-bench --quick dataplane --out /tmp/bench\n\nBuild with --release: a debug build's figures mean little (the JSON says which it was)."
+    about = "Benchmarks of sfcbc: commit throughput on devnet and on a real network, and the SF data plane",
+    after_help = "Examples:\n  sfcbc-bench devnet\n  sfcbc-bench devnet --duration 10 --concurrency 16,128 --policies one\n  sfcbc-bench fabric --profile ~/.sfcbc/fabric/profile.yaml --chaincodes one=kv_one,2of3=kv_2of3\n  sfcbc-bench dataplane --messages 20000 --policies none,hash\n  sfcbc-bench --quick dataplane --out /tmp/bench\n\nBuild with --release: a debug build's figures mean little (the JSON says which it was)."
 )]
 struct Cli {
     /// Where the JSON results go.
@@ -29,6 +30,10 @@ struct Cli {
     /// No progress bars or notes (the summary table and the JSON path still print).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Print the report as JSON on stdout instead of the summary table (the file is
+    /// written either way).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     bench: Bench,
 }
@@ -48,8 +53,50 @@ enum Bench {
         #[arg(long, value_delimiter = ',', value_parser = devnet::Policy::parse)]
         policies: Option<Vec<devnet::Policy>>,
         /// The channel's BatchTimeout in milliseconds.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=60_000))]
         batch_timeout_ms: Option<u64>,
+        /// The channel's BatchSize.MaxMessageCount (transactions per block at most).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        max_message_count: Option<u32>,
+    },
+    /// The devnet workload (blind writes through the Gateway, evaluate baseline) against
+    /// the network a client profile describes, e.g. real Fabric from network/fabric/.
+    ///
+    /// Deploys nothing: each chaincode must serve the kv contract (`sfcbc-ccaas serve
+    /// --contract kv`) under the policy the network committed; the report names that
+    /// policy (from `_lifecycle`) and the channel's BatchTimeout and BatchSize (from its
+    /// config block). Writes fabric-real.json (devnet.json's shape plus `network` and
+    /// `chaincodes`).
+    #[command(
+        after_help = "Examples:\n  sfcbc-bench fabric --profile ~/.sfcbc/fabric/profile.yaml --chaincodes kv\n  sfcbc-bench fabric --profile net.yaml -i User1@Org1 --channel bench --chaincodes one=kv_one,2of3=kv_2of3 --concurrency 1,16,128 --duration 5"
+    )]
+    Fabric {
+        /// The sfcbc client profile of the network (as network/fabric/profile.sh writes it).
+        #[arg(long, env = "SFCBC_PROFILE", value_name = "FILE")]
+        profile: PathBuf,
+        /// Who signs, USER@ORG (default: the profile's default_identity).
+        #[arg(long, short, env = "SFCBC_IDENTITY", value_name = "USER@ORG")]
+        identity: Option<String>,
+        /// Send through ORG's gateway peer (default: the identity's own org's).
+        #[arg(long, env = "SFCBC_GATEWAY", value_name = "ORG")]
+        gateway: Option<String>,
+        /// The channel (default: the profile's first).
+        #[arg(long, short = 'C', env = "SFCBC_CHANNEL")]
+        channel: Option<String>,
+        /// Chaincodes serving the kv contract, comma-separated: NAME, or LABEL=NAME to
+        /// call its runs LABEL in the JSON (e.g. one=kv_one). Default: the profile's
+        /// chaincode.
+        #[arg(long, value_delimiter = ',', value_parser = fabric::Target::parse, value_name = "[LABEL=]NAME")]
+        chaincodes: Option<Vec<fabric::Target>>,
+        /// Seconds measured per (chaincode, concurrency); the evaluate baseline takes half.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Transactions in flight (workers), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        concurrency: Option<Vec<usize>>,
+        /// Name of the JSON file written in --out.
+        #[arg(long, default_value = "fabric-real.json")]
+        file: String,
     },
     /// Messages/s and per-hop latency through a 3-hop SF chain per validation policy,
     /// against a plain UDP relay chain.
@@ -76,6 +123,45 @@ enum Bench {
     },
 }
 
+/// Prints the report (table or JSON) and writes the JSON file.
+fn finish(
+    json: bool,
+    out: &std::path::Path,
+    file: &str,
+    report: &impl serde::Serialize,
+    table: impl std::fmt::Display,
+    footer: String,
+) -> anyhow::Result<()> {
+    let path = write_json(out, file, report)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{table}");
+        println!("{footer}");
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn load_options(
+    quick: bool,
+    duration: Option<f64>,
+    concurrency: Option<Vec<usize>>,
+) -> anyhow::Result<workload::Load> {
+    let mut load = if quick {
+        workload::Load::quick()
+    } else {
+        workload::Load::standard()
+    };
+    if let Some(d) = duration {
+        load.set_duration(d)?;
+    }
+    if let Some(c) = concurrency {
+        load.set_concurrency(c)?;
+    }
+    Ok(load)
+}
+
 fn parse_validation(s: &str) -> Result<Validation, String> {
     s.trim().parse()
 }
@@ -88,35 +174,76 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             concurrency,
             policies,
             batch_timeout_ms,
+            max_message_count,
         } => {
             let mut o = if cli.quick {
                 devnet::Options::quick()
             } else {
                 devnet::Options::standard()
             };
-            if let Some(d) = duration {
-                anyhow::ensure!(d > 0.0, "--duration must be positive");
-                o.duration = Duration::from_secs_f64(d);
-                o.baseline_duration = o.duration / 2;
-            }
-            if let Some(c) = concurrency {
-                anyhow::ensure!(
-                    !c.is_empty() && c.iter().all(|&c| c > 0),
-                    "--concurrency takes positive numbers"
-                );
-                o.concurrency = c;
-            }
+            o.load = load_options(cli.quick, duration, concurrency)?;
             if let Some(p) = policies {
+                anyhow::ensure!(!p.is_empty(), "--policies takes one or 2of3");
                 o.policies = p;
             }
             if let Some(b) = batch_timeout_ms {
                 o.batch_timeout = Duration::from_millis(b);
             }
+            if let Some(m) = max_message_count {
+                o.max_message_count = m;
+            }
             let report = devnet::run(&ui, &o).await?;
-            println!("{}", devnet::summary(&report));
-            println!("machine: {}", report.machine.line());
-            let path = write_json(&cli.out, "devnet.json", &report)?;
-            println!("wrote {}", path.display());
+            let footer = format!("machine: {}", report.machine.line());
+            finish(
+                cli.json,
+                &cli.out,
+                "devnet.json",
+                &report,
+                devnet::summary(&report),
+                footer,
+            )?;
+        }
+        Bench::Fabric {
+            profile,
+            identity,
+            gateway,
+            channel,
+            chaincodes,
+            duration,
+            concurrency,
+            file,
+        } => {
+            anyhow::ensure!(
+                file.ends_with(".json") && !file.contains('/') && file.len() > 5,
+                "--file must be a file name ending in .json (it goes in --out)"
+            );
+            let mut o =
+                fabric::Options::new(profile, load_options(cli.quick, duration, concurrency)?);
+            o.identity = identity;
+            o.gateway = gateway;
+            o.channel = channel;
+            o.targets = chaincodes.unwrap_or_default();
+            let report = fabric::run(&ui, &o).await?;
+            let n = &report.network;
+            let footer = format!(
+                "network: {} ({}), channel {}, BatchTimeout {}, MaxMessageCount {}; machine: {}",
+                n.name,
+                n.profile,
+                n.channel,
+                n.batch_timeout_ms
+                    .map_or("unknown".into(), |m| format!("{m} ms")),
+                n.max_message_count
+                    .map_or("unknown".into(), |m| m.to_string()),
+                report.machine.line()
+            );
+            finish(
+                cli.json,
+                &cli.out,
+                &file,
+                &report,
+                fabric::summary(&report),
+                footer,
+            )?;
         }
         Bench::Dataplane {
             messages,
@@ -157,14 +284,19 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
                 o.batch_timeout = Duration::from_millis(b);
             }
             let report = dataplane::run(&ui, &o).await?;
-            println!("{}", dataplane::summary(&report));
-            println!(
+            let footer = format!(
                 "ledger: {}; machine: {}",
                 report.ledger,
                 report.machine.line()
             );
-            let path = write_json(&cli.out, "dataplane.json", &report)?;
-            println!("wrote {}", path.display());
+            finish(
+                cli.json,
+                &cli.out,
+                "dataplane.json",
+                &report,
+                dataplane::summary(&report),
+                footer,
+            )?;
         }
     }
     Ok(())

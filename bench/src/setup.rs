@@ -2,6 +2,7 @@
 //! peer per org on loopback with TLS, chaincode served by in-process `sfcbc-ccaas` servers
 //! that each peer dials over CCaaS.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use sfcbc_ccaas::package::{PackageSpec, build};
 use sfcbc_ccaas::{Contract, ServerConfig};
+use sfcbc_client::profile::{Endpoint, Org, Profile};
 use sfcbc_client::sf::GatewayConfig;
 use sfcbc_client::{Gateway, TlsOptions};
 use sfcbc_devnet::network::{ChaincodeSpec, Network, NetworkConfig};
@@ -32,14 +34,27 @@ pub struct BenchNet {
 }
 
 impl BenchNet {
-    /// Starts orderer + one peer per org (`Org1` → `Org1MSP`) in a temporary folder.
+    /// Starts orderer + one peer per org (`Org1` → `Org1MSP`) in a temporary folder, with
+    /// devnet's default MaxMessageCount.
     pub async fn start(orgs: &[&str], batch_timeout: Duration) -> anyhow::Result<BenchNet> {
+        let max = NetworkConfig::new(".").max_message_count;
+        Self::start_with(orgs, batch_timeout, max).await
+    }
+
+    /// [`BenchNet::start`] with the channels' BatchSize.MaxMessageCount.
+    pub async fn start_with(
+        orgs: &[&str],
+        batch_timeout: Duration,
+        max_message_count: u32,
+    ) -> anyhow::Result<BenchNet> {
+        anyhow::ensure!(max_message_count > 0, "MaxMessageCount must be at least 1");
         let dir = tempfile::Builder::new()
             .prefix("sfcbc-bench-")
             .tempdir()
             .context("temporary folder")?;
         let mut config = NetworkConfig::new(dir.path()).with_orgs(orgs);
         config.batch_timeout = batch_timeout;
+        config.max_message_count = max_message_count;
         let info = NetworkInfo {
             orgs: config.orgs.clone(),
             tls: config.tls,
@@ -155,6 +170,43 @@ impl BenchNet {
             channel: channel.to_owned(),
             chaincode: chaincode.to_owned(),
         })
+    }
+
+    /// An sfcbc client profile for this network (what `sfcbc devnet up` writes for its
+    /// own): every org's peer with its TLS CA, users `Admin` and `User1`, default identity
+    /// `User1@<first org>`.
+    pub fn client_profile(&self, channel: &str, chaincode: &str) -> Profile {
+        let tls = self.network.tls();
+        let mut orgs = BTreeMap::new();
+        for p in self.network.peers() {
+            let msp = p.msp_id().to_owned();
+            let name = msp.strip_suffix("MSP").unwrap_or(&msp).to_owned();
+            let users = ["Admin", "User1"]
+                .map(|u| (u.to_owned(), p.org.user_msp_dir(u)))
+                .into_iter()
+                .collect();
+            orgs.insert(
+                name,
+                Org {
+                    msp_id: msp,
+                    peer: Some(Endpoint {
+                        endpoint: p.address.to_string(),
+                        tls_ca: tls.then(|| p.org.tls_ca_cert_path()),
+                        server_name: tls.then(|| p.server_name()),
+                    }),
+                    users,
+                },
+            );
+        }
+        Profile {
+            name: "sfcbc-bench devnet".into(),
+            chaincode: chaincode.into(),
+            channels: vec![channel.into()],
+            default_identity: orgs.keys().next().map(|o| format!("User1@{o}")),
+            orderer: None,
+            orgs,
+            base_dir: self._dir.path().to_path_buf(),
+        }
     }
 
     /// Stops the network, then the chaincode servers.

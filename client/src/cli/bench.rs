@@ -1,6 +1,11 @@
 //! `sfcbc bench ...`: runs the `sfcbc-bench` binary (the `bench/` crate) with the same
 //! arguments. It is found beside `sfcbc` itself (`target/release/` after `cargo build
 //! --release`), or wherever `$SFCBC_BENCH` points.
+//!
+//! sfcbc's own global options given before `bench` reach it too: `--json` as sfcbc-bench's
+//! `--json`, and `--profile`, `--identity`, `--gateway`, `--channel` as the environment
+//! `sfcbc-bench fabric` reads them from, so `sfcbc --profile net.yaml bench fabric` and
+//! `sfcbc bench fabric --profile net.yaml` run the same.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -53,10 +58,33 @@ fn locate() -> anyhow::Result<PathBuf> {
     )
 }
 
-pub async fn run(_ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
+/// The global options sfcbc parsed, as the environment sfcbc-bench reads (`--profile` ...).
+fn forwarded_env(ctx: &Ctx) -> Vec<(&'static str, OsString)> {
+    let g = &ctx.global;
+    let mut env = Vec::new();
+    if let Some(p) = &g.profile {
+        env.push(("SFCBC_PROFILE", p.clone().into_os_string()));
+    }
+    for (name, v) in [
+        ("SFCBC_IDENTITY", &g.identity),
+        ("SFCBC_GATEWAY", &g.gateway),
+        ("SFCBC_CHANNEL", &g.channel),
+    ] {
+        if let Some(v) = v {
+            env.push((name, OsString::from(v)));
+        }
+    }
+    env
+}
+
+pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     let bin = locate()?;
     let mut cmd = std::process::Command::new(&bin);
+    if ctx.global.json && !a.args.iter().any(|x| x == "--json") {
+        cmd.arg("--json");
+    }
     cmd.args(&a.args);
+    cmd.envs(forwarded_env(ctx));
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt as _;
