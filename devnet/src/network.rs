@@ -51,7 +51,7 @@ use crate::deliver::orderer::{ChannelConfigs, OrdererService};
 use crate::gateway::{GatewayOptions, GatewayService, OrdererEndpoint, PeerDirectory};
 use crate::ledger::{Ledger, valid_channel_name};
 use crate::orderer::{BlockArchive, Orderer, Registrar, WritersPolicy};
-use crate::peer::{EndorserService, Peer, PeerConfig};
+use crate::peer::{EndorserService, Peer, PeerConfig, open_ledger};
 use crate::validator::{ChaincodeDefinition, EndorsementPolicy, parse_collections_config};
 
 /// The name of the file that records packages and definitions for a resumed network.
@@ -560,7 +560,7 @@ impl Network {
         }
         names.sort();
         for name in names {
-            let ledger = Arc::new(Ledger::open(&dir, &name)?);
+            let ledger = Arc::new(open_ledger(&dir, &name)?);
             let genesis = ledger
                 .snapshot()?
                 .block_by_number(0)?
@@ -647,7 +647,7 @@ impl Network {
         profile.batch_timeout = self.config.batch_timeout;
         profile.batch_size.max_message_count = self.config.max_message_count;
         let genesis = profile.genesis_block()?;
-        let ledger = Arc::new(Ledger::open(&self.orderer_ledger_dir(), name)?);
+        let ledger = Arc::new(open_ledger(&self.orderer_ledger_dir(), name)?);
         self.start_channel(genesis, ledger)
     }
 

@@ -163,7 +163,11 @@ fn dir_of(d: &DirArgs) -> PathBuf {
 /// still points at it; a free loopback port the first time.
 fn ccaas_address(dir: &Path) -> anyhow::Result<String> {
     let file = dir.join("ccaas.addr");
-    if let Ok(a) = std::fs::read_to_string(&file) {
+    // Unparsable: a write cut short by a crash, before any package could use it.
+    let kept = std::fs::read_to_string(&file)
+        .ok()
+        .filter(|a| a.trim().parse::<std::net::SocketAddr>().is_ok());
+    if let Some(a) = kept {
         let a = a.trim().to_owned();
         if std::net::TcpListener::bind(&a).is_ok() {
             return Ok(a);
@@ -177,7 +181,10 @@ fn ccaas_address(dir: &Path) -> anyhow::Result<String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     let a = l.local_addr()?.to_string();
     drop(l);
-    std::fs::write(&file, &a).with_context(|| format!("cannot write {}", file.display()))?;
+    let tmp = file.with_extension("addr.tmp");
+    std::fs::write(&tmp, &a)
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .with_context(|| format!("cannot write {}", file.display()))?;
     Ok(a)
 }
 
@@ -238,18 +245,31 @@ pub async fn start(args: &UpArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Dev
     let package_id = network.install_package(&pkg.bytes)?;
     let existing = network.channels();
     for ch in &args.channels {
-        if existing.contains(ch) {
-            continue;
-        }
-        progress(&format!(
-            "creating channel {ch} and committing chaincode {CHAINCODE}"
-        ));
+        // A new channel has every org; an existing one, the orgs whose peers joined it.
         let orgs: Vec<String> = network
             .peers()
             .iter()
+            .filter(|p| !existing.contains(ch) || p.peer.channel(ch).is_some())
             .map(|p| p.msp_id().to_owned())
             .collect();
-        network.create_channel(ch, &orgs).await?;
+        if existing.contains(ch) {
+            // A run stopped between creating the channel and defining the chaincode (a
+            // crash) left a channel without it: finish the job.
+            let defined = network
+                .peers()
+                .iter()
+                .filter_map(|p| p.peer.channel(ch))
+                .all(|c| c.definition(CHAINCODE).is_some());
+            if defined {
+                continue;
+            }
+            progress(&format!("committing chaincode {CHAINCODE} on channel {ch}"));
+        } else {
+            progress(&format!(
+                "creating channel {ch} and committing chaincode {CHAINCODE}"
+            ));
+            network.create_channel(ch, &orgs).await?;
+        }
         let policy = args
             .policy
             .clone()
@@ -442,6 +462,8 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
     let devnet = start(&a, &|m| bar.set_message(m.to_owned())).await;
     bar.finish_and_clear();
     let devnet = devnet?;
+    // Ready: the servers listen, the channels run and the profile is written.
+    let startup_ms = started.elapsed().as_millis() as u64;
     let dir = devnet.network.dir().to_path_buf();
     std::fs::write(pid_file(&dir), std::process::id().to_string())
         .with_context(|| format!("cannot write {}", pid_file(&dir).display()))?;
@@ -450,14 +472,15 @@ async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
             "dir": dir,
             "profile": devnet.profile_path,
             "pid": std::process::id(),
+            "startup_ms": startup_ms,
             "chaincode": {"address": devnet.ccaas_addr, "packageId": devnet.package_id},
             "settings": settings(&a, devnet.resumed),
             "network": devnet.profile,
         }))?;
     } else {
         outln!(
-            "devnet up in {:.1} s — {}",
-            started.elapsed().as_secs_f64(),
+            "devnet {} in {startup_ms} ms — {}",
+            if devnet.resumed { "resumed" } else { "up" },
             dir.display()
         );
         outln!("{}", devnet.table());

@@ -14,6 +14,7 @@
 
 mod commit;
 mod endorse;
+mod ledger_file;
 mod service;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +27,7 @@ use tokio::sync::{broadcast, mpsc};
 
 pub use crate::endorser::ProposalOutcome;
 pub use endorse::QSCC;
+pub use ledger_file::open_ledger;
 pub use service::EndorserService;
 
 use crate::chaincode::{ChaincodeConfig, ChaincodeError, ChaincodeHandle, ChaincodeTarget};
@@ -305,7 +307,7 @@ impl Peer {
                 channel: name.to_owned(),
             });
         }
-        let ledger = Arc::new(Ledger::open(&self.inner.config.ledger_dir, name)?);
+        let ledger = Arc::new(open_ledger(&self.inner.config.ledger_dir, name)?);
         let definitions = Arc::new(DefinitionRegistry::new());
         let validator = Validator::new(name, config.clone(), definitions.clone());
         let transient = Arc::new(TransientStore::new());
