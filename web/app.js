@@ -192,8 +192,23 @@ function pagedTable(kind, chain) {
   return { el, load, reset: () => { if (stack.length === 1) load(); } };
 }
 
+// A ledger page comes grouped by hop (its keys start with the psiid), each group in tx id
+// order, which reads as random: keep the groups, order each by time.
+function byHopThenTime(items) {
+  const groups = new Map();
+  for (const x of items) {
+    if (!groups.has(x.psiid)) groups.set(x.psiid, []);
+    groups.get(x.psiid).push(x);
+  }
+  // RFC 3339 with 0–9 fraction digits: compare as dates (ms), then by the fraction's digits.
+  const frac = (ts) => Number(`0.${(/\.(\d+)/.exec(ts) || [, '0'])[1]}`);
+  const cmp = (a, b) => (Date.parse(a.ts) - Date.parse(b.ts)) || (frac(a.ts) - frac(b.ts));
+  return [...groups.values()].flatMap((g) => g.sort(cmp));
+}
+
 function recordsTable(items) {
   if (!items.length) return h('p', { class: 'muted' }, 'No records.');
+  items = byHopThenTime(items);
   return h('table', { 'data-testid': 'records-table' },
     h('thead', {}, h('tr', {}, ['Time', 'Hop', 'Seq', 'Input hash', 'Output hash', 'From', 'Next', 'Tx'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, items.map((r) => h('tr', {},
@@ -206,6 +221,7 @@ function recordsTable(items) {
 
 function errorsTable(items, chain) {
   if (!items.length) return h('p', { class: 'muted' }, 'No errors.');
+  items = byHopThenTime(items);
   const body = h('tbody', {});
   items.forEach((e, i) => {
     const detailRow = h('tr', { class: 'detail', hidden: true, 'data-testid': 'error-detail' },

@@ -6,7 +6,7 @@
 # (127.0.0.24) and `sfcbc send` (127.0.0.20, plus a forger and a tamperer). The suite starts
 # what it drives and stops it again. Screenshots: target/ui-screenshots/*.png.
 #
-#   bash tests/ui/run.sh            (UI_DEBUG=1 also prints the browser console)
+#   bash tests/ui/run.sh   (UI_DEBUG=1: print the browser console; UI_KEEP=1: keep the temp dir)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,15 +186,15 @@ before(async () => {
     return existsSync(path.join(dir, 'devnet', 'devnet.pid'));
   });
   profile = path.join(dir, 'devnet', 'profile.yaml');
-  const ui = background('ui', ['--profile', profile, '-i', 'User1@Tenant1', 'ui', '--listen', '127.0.0.1:0']);
+  const ui = background('ui', ['--profile', profile, '-i', 'User1@Tenant1', '--json', 'ui', '--listen', '127.0.0.1:0']);
   ui.proc.stdout.removeAllListeners('data');
   const uiLine = lineReader(ui.proc.stdout);
-  for (;;) {
-    const m = /(http:\/\/\S+)/.exec(await uiLine(120000).catch(() => {
-      throw new Error(`sfcbc ui printed no address:\n${tail(ui.log)}`);
-    }));
-    if (m) { url = m[1]; break; }
-  }
+  const serving = json(await uiLine(120000).catch(() => {
+    throw new Error(`sfcbc ui printed no address:\n${tail(ui.log)}`);
+  }), 'sfcbc --json ui');
+  assert.equal(serving.identity, 'User1@Tenant1');
+  assert.match(serving.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  url = serving.url;
   browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -218,6 +218,9 @@ after(async () => {
   // The data plane first, then the UI, then the devnet under them.
   const order = (c) => (c.name === 'devnet' ? 2 : c.name === 'ui' ? 1 : 0);
   for (const c of [...children].sort((a, b) => order(a) - order(b))) await stop(c.proc);
+  // The devnet, its keys and the children's logs; UI_KEEP=1 keeps them to look into.
+  if (dir && !process.env.UI_KEEP) rmSync(dir, { recursive: true, force: true });
+  else if (dir) console.log(`kept ${dir}`);
 });
 
 const hop = (psiid) => page.locator(`[data-testid="chain-graph"] g.hop[data-psiid="${psiid}"]`);
@@ -465,6 +468,9 @@ test('the web UI end to end in Chromium, with the real data plane', async (t) =>
     await rec.locator('select[name=psiid]').selectOption(HOPS[1].psiid);
     await rec.getByRole('button', { name: 'Apply' }).click();
     await rec.getByText(`page 1 · ${MESSAGES} shown`).waitFor();
+    // In time order within the page: the hop's sequence numbers as the datagrams came.
+    const seqs = await rec.locator('tbody tr td:nth-child(3)').allTextContents();
+    assert.deepEqual(seqs, [...Array(MESSAGES).keys()].map(String), 'records in time order');
     assert.equal(await rec.getByRole('button', { name: 'Next →' }).isDisabled(), true);
   });
 

@@ -174,6 +174,21 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), UiError> {
+    serve_with(profile, identity, listener, shutdown, |addr, label| {
+        println!("sfcbc ui: http://{addr}/ (as {label}; Ctrl-C stops)");
+    })
+    .await
+}
+
+/// [`serve_on`], telling `announce` the address and the identity (`USER@ORG`) once the
+/// gateway is connected and the server is about to accept connections.
+pub async fn serve_with(
+    profile: Profile,
+    identity: Option<String>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    announce: impl FnOnce(SocketAddr, &str),
+) -> Result<(), UiError> {
     let selected = profile.select(identity.as_deref())?;
     let gateway = profile.connect(&selected, None).await?;
     let label = selected.label();
@@ -196,7 +211,7 @@ pub async fn serve_on(
     let feeders = live::spawn_feeders(state.clone());
     let addr = listener.local_addr().map_err(UiError::Serve)?;
     tracing::info!(%addr, identity = %label, "sfcbc ui serving");
-    println!("sfcbc ui: http://{addr}/ (as {label}; Ctrl-C stops)");
+    announce(addr, &label);
     let app = api::router(state.clone());
     let signal = async move {
         shutdown.await;
