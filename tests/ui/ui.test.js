@@ -472,6 +472,26 @@ test('the web UI end to end in Chromium, with the real data plane', async (t) =>
     const seqs = await rec.locator('tbody tr td:nth-child(3)').allTextContents();
     assert.deepEqual(seqs, [...Array(MESSAGES).keys()].map(String), 'records in time order');
     assert.equal(await rec.getByRole('button', { name: 'Next →' }).isDisabled(), true);
+    // The time window (the browser's local time, as a person types it).
+    const local = (offsetMs) => page.evaluate((o) => {
+      const d = new Date(Date.now() + o);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    }, offsetMs);
+    const since = rec.locator('input[name=since]');
+    const until = rec.locator('input[name=until]');
+    await since.fill(await local(3600e3));
+    await rec.getByRole('button', { name: 'Apply' }).click();
+    await rec.getByText('page 1 · 0 shown').waitFor();
+    await rec.getByText('No records.').waitFor();
+    await since.fill(await local(-3600e3));
+    await until.fill(await local(3600e3));
+    await rec.getByRole('button', { name: 'Apply' }).click();
+    await rec.getByText(`page 1 · ${MESSAGES} shown`).waitFor();
+    await since.fill('');
+    await until.fill(await local(-3600e3));
+    await rec.getByRole('button', { name: 'Apply' }).click();
+    await rec.getByText('page 1 · 0 shown').waitFor();
   });
 
   await t.test('trace a sent message by its hash', async () => {
@@ -484,6 +504,19 @@ test('the web UI end to end in Chromium, with the real data plane', async (t) =>
     await out.first().waitFor({ timeout: 20000 });
     assert.match(await out.textContent(), new RegExp(`Complete.*${HOPS.map((x) => x.psiid).join('.*')}.*destination`, 's'));
     await shot('09-trace');
+    // By its payload: the forged datagram, which went nowhere, with its error.
+    await page.locator('#trace-hash').fill('');
+    await page.locator('#trace-payload').fill('forged: from 127.0.0.29');
+    await page.getByRole('button', { name: 'Trace', exact: true }).click();
+    await page.getByTestId('trace-result').filter({ hasText: 'Incomplete' }).waitFor({ timeout: 20000 });
+    const result = page.getByTestId('trace-result');
+    assert.doesNotMatch(await result.textContent(), /destination/);
+    const errs = result.getByTestId('errors-table');
+    await errs.waitFor();
+    assert.match(await errs.textContent(), new RegExp(`${HOPS[0].psiid}.*source`));
+    await result.getByTestId('open-error').click();
+    assert.match(await result.getByTestId('error-detail').textContent(), /127\.0\.0\.29/);
+    await shot('09b-trace-forged');
   });
 
   await t.test('the SFs stop cleanly and agree with the page', async () => {
@@ -543,15 +576,34 @@ test('the web UI end to end in Chromium, with the real data plane', async (t) =>
     assert.match(text, /Org2MSP/);
     assert.match(text, /VALID/);
     // Older blocks hold the shares: private writes appear as hashes only.
+    const newest = async () => Number(await page.getByTestId('block').first().getAttribute('data-number'));
     for (let i = 0; i < 10 && !/sfc:ShareAuth/.test(await page.locator('main').textContent()); i++) {
+      const top = await newest();
       await page.getByRole('button', { name: 'Older blocks' }).click();
-      await page.waitForTimeout(500);
+      await waitFor('older blocks shown', 10000, async () => (await newest()) < top);
     }
     const older = await page.locator('main').textContent();
     assert.match(older, /sfc:ShareAuth/);
     assert.match(older, /_implicit_org_Org1MSP: key [0-9a-f]{10}/);
     assert.doesNotMatch(older, new RegExp(SECRET));
     await shot('12-blocks');
+  });
+
+  await t.test('a new block appears live on the block browser', async () => {
+    step = 'blocks live';
+    await page.getByRole('button', { name: 'Newest' }).click();
+    await page.getByTestId('block').filter({ hasText: 'sfc:UpdateChain' }).first().waitFor();
+    const top = Number(await page.getByTestId('block').first().getAttribute('data-number'));
+    await page.evaluate(() => { window.__noReload = true; });
+    // Any transaction on the channel; here an SP registers another account.
+    await sfcbcRun(['--profile', profile, '-i', 'Admin@Org2', '-C', channel, 'account', 'register', 'user2'],
+      { extraEnv: { SFCBC_SECRET: 'another secret' } });
+    const fresh = page.locator(`[data-testid=block][data-number="${top + 1}"]`);
+    await fresh.waitFor({ timeout: 20000 });
+    assert.match(await fresh.textContent(), /sfc:RegisterAccount.*Org2MSP.*VALID.*_implicit_org_Org2MSP: key/s);
+    assert.doesNotMatch(await page.locator('main').textContent(), /another secret/);
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'updated without a reload');
+    await shot('12b-blocks-live');
   });
 
   await t.test('a stranger cannot see the chain', async () => {
@@ -594,6 +646,23 @@ test('the web UI end to end in Chromium, with the real data plane', async (t) =>
     }
     assert.equal(await page.evaluate(() => window.__noReload), true, 'updated without a reload');
     await shot('17-health-recovered');
+  });
+
+  await t.test('the owner disables the chain', async () => {
+    step = 'disable';
+    await page.getByTestId('identity-select').selectOption('User1@Tenant1');
+    await page.getByTestId('identity-label').filter({ hasText: 'User1@Tenant1' }).waitFor();
+    await page.getByTestId('chain-graph').waitFor();
+    // The confirmation names the chain; dismissing it changes nothing.
+    page.once('dialog', (d) => { assert.match(d.message(), new RegExp(`Disable chain ${CHAIN}`)); d.dismiss(); });
+    await page.getByRole('button', { name: 'Disable chain' }).click();
+    assert.equal(await page.getByTestId('chain-state').textContent(), 'active');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Disable chain' }).click();
+    await page.getByTestId('chain-state').filter({ hasText: 'disabled' }).waitFor({ timeout: 30000 });
+    for (const x of HOPS) assert.equal(await hop(x.psiid).getAttribute('data-health'), 'disabled', x.psiid);
+    assert.equal(await page.getByRole('button', { name: 'Disable chain' }).count(), 0, 'no actions on a disabled chain');
+    await shot('18-chain-disabled');
   });
 
   await t.test('no JavaScript errors in the console, on any page', () => {
