@@ -36,7 +36,7 @@ use std::time::Duration;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sfcbc_fabric::Signer;
-use sfcbc_fabric::net::incoming_nodelay;
+use sfcbc_fabric::net::{GrpcGoStatusLayer, incoming_nodelay};
 use sfcbc_fabric::protos::common::{Block, Envelope, Payload, SignatureHeader};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -352,6 +352,8 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, NetworkError> {
         .map_err(|source| NetworkError::Bind { addr, source })
 }
 
+/// A server as Fabric's nodes are set up: keepalive and TLS if given. Callers add
+/// [`GrpcGoStatusLayer`] (grpc-go's status for a message over the receive limit).
 fn server_builder(tls: Option<(Vec<u8>, Vec<u8>)>) -> Result<Server, NetworkError> {
     let builder = Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(60)))
@@ -466,7 +468,9 @@ impl Network {
             self.shutdown.subscribe(),
         )
         .into_server();
-        let router = server_builder(tls)?.add_service(service);
+        let router = server_builder(tls)?
+            .layer(GrpcGoStatusLayer)
+            .add_service(service);
         let mut stop = self.shutdown.subscribe();
         self.spawn_server(tokio::spawn(async move {
             let result = router
@@ -502,6 +506,7 @@ impl Network {
         );
         let deliver = DeliverService::new(np.peer.clone(), self.shutdown.subscribe());
         let router = server_builder(tls)?
+            .layer(GrpcGoStatusLayer)
             .add_service(gateway.into_server())
             .add_service(deliver.into_server())
             .add_service(EndorserService::new(np.peer.clone()).into_server());
