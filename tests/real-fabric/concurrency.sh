@@ -12,7 +12,8 @@
 #    POLICIES, default address,address,address: not latency-bound); account user1 registered
 #    at each SP, its credential shared with each hop, the source (127.0.0.60) with hop 1 and
 #    the destination (127.0.0.64) with hop 3;
-# 4. `sfcbc sf run` for each hop, each as its own SP's User1 through its own peer, and a sink;
+# 4. `sfcbc sf run` for each hop, each as its own SP's User1 through its own peer, with
+#    RECORD_BATCH (50) records per RecordHops and RECORD_IN_FLIGHT (8) in flight; a sink;
 #    `sfcbc send` at full rate (RATE=0) for SECONDS (30) from the source;
 # 5. waits until the SFs' record queues are empty (their metrics; DRAIN_TIMEOUT, 240 s),
 #    SIGTERM to the SFs (they flush what is in flight), then `sfcbc blocks --json`
@@ -25,7 +26,7 @@
 # Skips (exit 0, says so) when ../shared/fabric-real is absent.
 # Env: FABRIC_REAL, FABRIC_HOME, CONCURRENCY_PORT_BASE (49800), SECONDS_RUN (30), RATE (0 =
 # as fast as possible), SIZE (payload bytes, 200), POLICIES, MIN_RECORD_TXS, DRAIN_TIMEOUT,
-# KEEP_NET=1.
+# RECORD_BATCH, RECORD_IN_FLIGHT, KEEP_NET=1.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -44,6 +45,8 @@ RATE="${RATE:-0}"
 SIZE="${SIZE:-200}"
 MIN_RECORD_TXS="${MIN_RECORD_TXS:-30}"
 DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-240}"
+RECORD_BATCH="${RECORD_BATCH:-50}"
+RECORD_IN_FLIGHT="${RECORD_IN_FLIGHT:-8}"
 IFS=, read -r -a POL <<<"${POLICIES:-address,address,address}"
 ((${#POL[@]} == 3)) || fail "POLICIES: three validation policies, comma-separated"
 say() { echo "[concurrency.sh $(date +%H:%M:%S)] $*"; }
@@ -117,10 +120,21 @@ H0="$(cli -i User1@Tenant1 blocks --json | grep -v '^__rc=' | python3 -c 'import
   || fail "sfcbc blocks before the run"
 "$SFCBC" --profile "$PROFILE" --json sink --listen "$DST" >"$WORK/sink.json" 2>"$WORK/sink.log" &
 OURS+=($!)
+# Small record batches and many in flight: many RecordHops transactions from each SF at
+# once, in the same blocks as the other SFs' (the [gateway] comes from the profile).
 for i in 0 1 2; do
   sp="Org$((i + 1))"
-  RUST_LOG=warn "$SFCBC" --profile "$PROFILE" -i "User1@$sp" --json sf run --chain conc1 --psiid "${HOPS[$i]}" \
-    --metrics "127.0.0.6$((i + 1)):$((P + 1))" >"$WORK/sf$((i + 1)).json" 2>"$WORK/sf$((i + 1)).log" &
+  cat >"$WORK/sf$((i + 1)).toml" <<EOF
+metrics = "127.0.0.6$((i + 1)):$((P + 1))"
+[[hops]]
+chain = "conc1"
+psiid = "${HOPS[$i]}"
+[records]
+batch_size = $RECORD_BATCH
+max_in_flight = $RECORD_IN_FLIGHT
+EOF
+  RUST_LOG=warn "$SFCBC" --profile "$PROFILE" -i "User1@$sp" --json sf run --config "$WORK/sf$((i + 1)).toml" \
+    >"$WORK/sf$((i + 1)).json" 2>"$WORK/sf$((i + 1)).log" &
   OURS+=($!)
 done
 for i in 1 2 3; do
