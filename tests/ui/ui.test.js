@@ -152,6 +152,9 @@ async function waitFor(what, ms, probe) {
 // A screenshot of the page, and no console problems on it so far.
 async function shot(name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  // A laptop screen: nothing sticks out sideways (wide parts scroll inside their own box).
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scroll <= width, `the page of ${name} is ${scroll} px wide on a ${width} px screen`);
   const unexpected = consoleProblems.filter((p) => !expectedProblem(p));
   assert.deepEqual(unexpected, [], `console problems on the page of ${name}`);
 }
@@ -201,7 +204,7 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   page = await context.newPage();
   page.on('console', (m) => {
     if (process.env.UI_DEBUG) console.log(`[${step}] console.${m.type()}: ${m.text()}`);
