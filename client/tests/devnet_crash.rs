@@ -12,6 +12,8 @@
 //! the same block and validation code, each block's data hash and previous-hash link are what
 //! Fabric's `protoutil` computes (recomputed here, independently of devnet's code), both peers
 //! hold the same chain, no tx id is VALID twice, and each acknowledged write is in the state.
+//! A last graceful `devnet down` lets the orderer's own ledger be opened: it verifies, and the
+//! peers hold exactly its chain. A second test kills `devnet up` while it starts.
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _};
@@ -27,6 +29,7 @@ use sfcbc_ccaas::package::{self, PackageSpec};
 use sfcbc_client::events::block_tx_ids;
 use sfcbc_client::profile::Profile;
 use sfcbc_client::{EventsOptions, Gateway, Status};
+use sfcbc_devnet::ledger::Ledger;
 use sfcbc_fabric::protos::common::{Block, BlockchainInfo};
 use sha2::{Digest as _, Sha256};
 
@@ -355,7 +358,8 @@ async fn wait_height(gw: &Gateway, at_least: u64, who: &str) -> u64 {
 }
 
 /// Checks both peers of the resumed devnet against every status returned so far.
-async fn check(profile: &Path, acked: &[Acknowledged], round: usize) -> u64 {
+/// Returns the peers' block hashes.
+async fn check(profile: &Path, acked: &[Acknowledged], round: usize) -> Vec<Vec<u8>> {
     let org1 = gateway(profile, "User1@Org1").await;
     let manager = gateway(profile, "User1@Manager").await;
     // Every returned status names a block the peer must still have.
@@ -411,7 +415,7 @@ async fn check(profile: &Path, acked: &[Acknowledged], round: usize) -> u64 {
             a.key
         );
     }
-    h
+    chain.hashes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -485,7 +489,7 @@ async fn devnet_resumes_after_kill_9_with_every_acknowledged_transaction() {
             "round {round}: the second up did not resume"
         );
         let snapshot = acked.lock().unwrap().clone();
-        let h = check(&profile, &snapshot, round).await;
+        let h = check(&profile, &snapshot, round).await.len() as u64;
         eprintln!(
             "round {round}: killed after {} acknowledged transactions ({} in all); resumed at height {h}",
             snapshot.len() - before,
@@ -506,14 +510,41 @@ async fn devnet_resumes_after_kill_9_with_every_acknowledged_transaction() {
             .arg(&dir),
     );
     let _ = devnet.child.wait();
+    // The orderer's own ledger (readable now that the devnet is stopped) verifies too.
+    let orderer = {
+        let ledger = Ledger::open(&dir.join("orderer").join("ledgers"), CHANNEL)
+            .expect("the orderer's ledger opens");
+        let snap = ledger.snapshot().expect("snapshot");
+        let height = snap.verify_chain().expect("the orderer's chain verifies");
+        (0..height)
+            .map(|n| {
+                let bytes = snap
+                    .block_by_number(n)
+                    .expect("read")
+                    .expect("block below the height");
+                let header = Block::decode(bytes.as_slice())
+                    .expect("block decodes")
+                    .header
+                    .expect("header");
+                Sha256::digest(header_der(
+                    header.number,
+                    &header.previous_hash,
+                    &header.data_hash,
+                ))
+                .to_vec()
+            })
+            .collect::<Vec<_>>()
+    };
     devnet = up(home.path(), &dir);
     let snapshot = acked.lock().unwrap().clone();
-    let h = check(&profile, &snapshot, ROUNDS).await;
-    assert!(h >= last_height);
+    let peers = check(&profile, &snapshot, ROUNDS).await;
+    assert!(peers.len() as u64 >= last_height);
+    // The peers committed exactly the orderer's chain (a graceful stop lets them catch up).
+    assert_eq!(peers, orderer, "the peers' chain is not the orderer's");
     drop(devnet);
 }
 
-/// `devnet up` on a fresh folder killed at random moments of its start (crypto material,
+/// `devnet up` on a fresh folder killed at random moments of its start (10 times) (crypto material,
 /// channel creation, chaincode definition), then started once more: it must come up and
 /// serve the SFC chaincode on its channel, whatever the kills left behind.
 #[test]
@@ -521,7 +552,7 @@ fn devnet_up_killed_while_starting_comes_up_whole() {
     let home = tempfile::tempdir().expect("temp home");
     let dir = home.path().join("devnet");
     let mut rng = rand::thread_rng();
-    for _ in 0..8 {
+    for _ in 0..10 {
         let mut child = sfcbc(home.path())
             .args(["--json", "devnet", "up", "--channels", "sfc-c1"])
             .stdout(Stdio::null())
