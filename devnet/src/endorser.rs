@@ -48,7 +48,7 @@ use crate::committer::TransientStore;
 use crate::ledger::Ledger;
 use crate::simulator::{CollectionPermission, Collections, TxSimulator};
 use crate::validator::{
-    ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, IdentityCache, PeerIdentities,
+    ChaincodeDefinition, ChaincodeDefinitions, ChannelPolicies, PeerIdentities,
     implicit_collection_msp,
 };
 
@@ -213,11 +213,9 @@ pub struct Endorser {
     when: ValidityTime,
 }
 
-/// A joined channel with the creators validated by its MSPs so far (Fabric's MSP cache;
-/// replaced with the channel, so a new configuration starts afresh).
+/// A joined channel (replaced as a whole when the channel's configuration changes).
 struct Joined {
     channel: Arc<EndorserChannel>,
-    identities: IdentityCache,
 }
 
 impl std::fmt::Debug for Endorser {
@@ -265,7 +263,6 @@ impl Endorser {
                 channel_id.to_owned(),
                 Arc::new(Joined {
                     channel: Arc::new(channel),
-                    identities: IdentityCache::new(),
                 }),
             );
     }
@@ -330,9 +327,8 @@ impl Endorser {
         joined: &Joined,
     ) -> Result<ValidatedIdentity, String> {
         let channel = &joined.channel;
-        let creator =
-            validate_proposal_cached(up, channel.policies.as_ref(), &joined.identities, self.when)
-                .map_err(|e| format!("error validating proposal: {e}"))?;
+        let creator = validate_proposal(up, channel.policies.as_ref(), self.when)
+            .map_err(|e| format!("error validating proposal: {e}"))?;
         let snapshot = channel.ledger.snapshot().map_err(|e| e.to_string())?;
         if snapshot
             .tx_location(up.tx_id())
@@ -386,6 +382,9 @@ impl Endorser {
         };
         let mut sim =
             TxSimulator::new(up.tx_id(), snapshot).with_collections(Arc::new(collections));
+        // Fabric reads the definition's sequence through the simulator (into the read set).
+        sim.read_definition_sequence(&up.chaincode_name)
+            .map_err(|e| format!("error in simulation: {e}"))?;
         let mut invocation = Invocation::from_proposal(up);
         invocation.init = check_invocation(&def, &up.input, &mut sim)
             .map_err(|e| format!("error in simulation: invalid invocation: {e}"))?;
@@ -509,19 +508,10 @@ fn check_invocation(
 }
 
 /// Fabric's `UnpackedProposal.Validate` with its messages; returns the validated creator.
+/// A creator the channel's MSPs validated before is not parsed again (their cache).
 pub fn validate_proposal(
     up: &UnpackedProposal,
     channel: &dyn ChannelPolicies,
-    when: ValidityTime,
-) -> Result<ValidatedIdentity, String> {
-    validate_proposal_cached(up, channel, &IdentityCache::new(), when)
-}
-
-/// [`validate_proposal`] with identity validation results remembered in `cache`.
-pub fn validate_proposal_cached(
-    up: &UnpackedProposal,
-    channel: &dyn ChannelPolicies,
-    cache: &IdentityCache,
     when: ValidityTime,
 ) -> Result<ValidatedIdentity, String> {
     let t = up.channel_header.r#type;
@@ -559,7 +549,6 @@ pub fn validate_proposal_cached(
     };
     let ids = PeerIdentities {
         msps: channel.msps(),
-        cache,
     };
     // A creator seen before comes from the cache, without parsing its certificate again;
     // only a failure is looked at closer, for Fabric's two messages.
@@ -649,6 +638,10 @@ pub fn chaincode_interest(rwset: &TxReadWriteSet) -> ChaincodeInterest {
     let mut required: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
     let mut private_reads: BTreeSet<(String, String)> = BTreeSet::new();
     for ns in &rwset.ns_rwset {
+        // Fabric skips system chaincodes (the `_lifecycle` definition reads).
+        if matches!(ns.namespace.as_str(), "_lifecycle" | "cscc" | "qscc") {
+            continue;
+        }
         let kv = KvrwSet::decode(ns.rwset.as_slice()).unwrap_or_default();
         let mut wrote = false;
         let mut entry: BTreeMap<String, bool> = BTreeMap::new();

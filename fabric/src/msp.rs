@@ -7,9 +7,9 @@
 //! [`MspVerifier`] built from that config checks a `SerializedIdentity` as Fabric's X.509
 //! MSP does (chain to a root through intermediates, no CA as identity, OU rules, NodeOU role)
 //! and yields a [`ValidatedIdentity`] that verifies signatures and satisfies roles. An
-//! [`MspManager`] holds a channel's verifiers by MSP ID. Transaction and proposal checks
-//! reach identities through [`IdentityValidator`], so a peer can put Fabric's MSP cache
-//! ([`cache::IdentityCache`]) in front of the manager.
+//! [`MspManager`] holds a channel's verifiers by MSP ID and remembers the identities they
+//! validated (Fabric's MSP cache, [`cache`]). Transaction and proposal checks reach
+//! identities through [`IdentityValidator`], which a node can wrap.
 
 pub mod cache;
 pub mod pem;
@@ -1023,11 +1023,14 @@ impl ValidatedIdentity {
     }
 }
 
-/// A channel's MSPs by ID (Fabric's MSP manager): validates any member's identity.
+/// A channel's MSPs by ID (Fabric's MSP manager): validates any member's identity, and
+/// remembers what it validated as Fabric's cached MSPs do ([`cache`]).
 #[derive(Clone, Debug, Default)]
 pub struct MspManager {
     /// Verifiers by MSP ID.
     msps: BTreeMap<String, MspVerifier>,
+    /// Identities these MSPs validated (emptied whenever an MSP is added or replaced).
+    cache: cache::IdentityCache,
 }
 
 impl MspManager {
@@ -1038,6 +1041,7 @@ impl MspManager {
 
     /// Adds (or replaces) an MSP.
     pub fn insert(&mut self, verifier: MspVerifier) {
+        self.cache.clear();
         self.msps.insert(verifier.msp_id().to_string(), verifier);
     }
 
@@ -1052,7 +1056,26 @@ impl MspManager {
     }
 
     /// Deserializes and validates `msp.SerializedIdentity` bytes with the MSP they name.
+    /// A success under [`ValidityTime::AsFabric`] is remembered: the same bytes validate
+    /// again without parsing the certificate or walking its chain.
     pub fn validate_serialized(
+        &self,
+        serialized: &[u8],
+        when: ValidityTime,
+    ) -> Result<ValidatedIdentity, MspError> {
+        let cacheable = when == ValidityTime::AsFabric;
+        if cacheable && let Some(id) = self.cache.get(serialized) {
+            return Ok(id);
+        }
+        let id = self.validate_serialized_uncached(serialized, when)?;
+        if cacheable {
+            self.cache.insert(serialized, id.clone());
+        }
+        Ok(id)
+    }
+
+    /// [`MspManager::validate_serialized`] without the cache: always parses and validates.
+    pub fn validate_serialized_uncached(
         &self,
         serialized: &[u8],
         when: ValidityTime,
@@ -1064,12 +1087,17 @@ impl MspManager {
             .ok_or_else(|| MspError::UnknownMsp(identity.msp_id().to_string()))?;
         verifier.validate(&identity, when)
     }
+
+    /// The identities remembered so far.
+    pub fn cache(&self) -> &cache::IdentityCache {
+        &self.cache
+    }
 }
 
 /// Where transaction and proposal checks ([`crate::tx`]) get validated identities and
-/// signature checks from. [`MspManager`] validates every time; a peer that sees the same
-/// creators and endorsers over and over puts a cache in front ([`cache::CachedMsps`]), as
-/// Fabric's peers do.
+/// signature checks from. [`MspManager`] is the usual one; a node wraps it to change how
+/// signatures are checked (devnet remembers checks that its peers, all in one process,
+/// share) or where identities come from.
 pub trait IdentityValidator {
     /// Deserializes and validates `msp.SerializedIdentity` bytes with the MSP they name.
     fn validate_serialized(

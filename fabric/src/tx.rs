@@ -1000,9 +1000,8 @@ fn invalid(code: TxValidationCode, error: TxError) -> InvalidTransaction {
 /// (config transactions are the orderer's and devnet's business). Endorsement policy, MVCC
 /// and duplicate tx ids are checked by the caller.
 ///
-/// `msps` is the channel's [`crate::msp::MspManager`], or the manager behind a cache
-/// ([`crate::msp::cache::IdentityCache::validator`]) on a peer that validates the same
-/// creators block after block.
+/// `msps` is the channel's [`crate::msp::MspManager`] (which remembers the identities it
+/// validated) or a node's wrapper around it ([`IdentityValidator`]).
 pub fn validate_transaction(
     envelope: &Envelope,
     msps: &(impl IdentityValidator + ?Sized),

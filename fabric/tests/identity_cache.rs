@@ -1,6 +1,6 @@
-//! The identity hook of `tx`'s checks: the MSP cache in front of a channel's MSPs gives the
-//! same answers as the MSPs themselves, keeps only what it may keep, and a validator's own
-//! signature check is the one the transaction checks use.
+//! Identities in `tx`'s checks: the MSP manager's cache gives the same answers as a fresh
+//! validation, keeps only what it may keep and forgets it when the MSPs change; a wrapper's
+//! own signature check ([`IdentityValidator`]) is the one the transaction checks use.
 //!
 //! Uses the Fabric-derived transaction of `fixtures/tx/vectors.txt` (see tests/tx.rs).
 
@@ -67,84 +67,119 @@ fn envelope() -> Envelope {
 }
 
 #[test]
-fn cached_checks_answer_as_the_msps_do() {
+fn cached_validations_answer_as_fresh_ones() {
     let msps = msps();
-    let cache = IdentityCache::new();
-    let cached = cache.validator(&msps);
     let env = envelope();
+    assert!(msps.cache().is_empty());
 
-    let direct = validate_transaction(&env, &msps, ValidityTime::AsFabric).unwrap();
+    let first = validate_transaction(&env, &msps, ValidityTime::AsFabric).unwrap();
+    let first_endorsers = first.endorsers(&msps, ValidityTime::AsFabric);
+    // The creator (client) and the endorser (peer), once each.
+    assert_eq!(msps.cache().len(), 2);
     for round in 0..3 {
-        let via_cache = validate_transaction(&env, &cached, ValidityTime::AsFabric).unwrap();
-        assert_eq!(via_cache, direct, "round {round}");
-        let endorsers = via_cache.endorsers(&cached, ValidityTime::AsFabric);
-        let expected = direct.endorsers(&msps, ValidityTime::AsFabric);
+        let again = validate_transaction(&env, &msps, ValidityTime::AsFabric).unwrap();
+        assert_eq!(again, first, "round {round}");
+        let endorsers = again.endorsers(&msps, ValidityTime::AsFabric);
         assert_eq!(endorsers.len(), 1);
-        assert_eq!(endorsers[0].identity, expected[0].identity);
-        assert_eq!(endorsers[0].roles, expected[0].roles);
-        // The creator (client) and the endorser (peer), once each.
-        assert_eq!(cache.len(), 2, "round {round}");
+        assert_eq!(endorsers[0].identity, first_endorsers[0].identity);
+        assert_eq!(endorsers[0].roles, first_endorsers[0].roles);
+        assert_eq!(endorsers[0].certifier, first_endorsers[0].certifier);
+        assert_eq!(msps.cache().len(), 2, "round {round}");
     }
+    let creator = &vectors()["creator"];
+    let cached = msps
+        .validate_serialized(creator, ValidityTime::AsFabric)
+        .unwrap();
+    let fresh = msps
+        .validate_serialized_uncached(creator, ValidityTime::AsFabric)
+        .unwrap();
+    assert_eq!(cached.identity, fresh.identity);
+    assert_eq!(cached.public_key, fresh.public_key);
+    assert_eq!(cached.ous, fresh.ous);
+    assert_eq!(cached.roles, fresh.roles);
 }
 
 #[test]
 fn only_clock_independent_successes_are_kept() {
     let msps = msps();
-    let cache = IdentityCache::new();
-    let v = vectors();
+    let creator = vectors()["creator"].clone();
 
-    let err = cache
-        .validate(&msps, b"\x0a\x07Org1MSP\x12\x03xyz", ValidityTime::AsFabric)
+    let err = msps
+        .validate_serialized(b"\x0a\x07Org1MSP\x12\x03xyz", ValidityTime::AsFabric)
         .unwrap_err();
     assert!(matches!(err, MspError::Certificate { .. }), "{err}");
-    assert!(cache.is_empty());
+    assert!(msps.cache().is_empty());
 
-    // A validity check at a given time depends on that time: never kept.
-    let creator = &v["creator"];
-    cache
-        .validate(&msps, creator, ValidityTime::At(1_700_000_000))
+    // A validity check at a given time depends on that time: never kept...
+    msps.validate_serialized(&creator, ValidityTime::At(1_700_000_000))
         .unwrap();
-    assert!(cache.is_empty());
-    cache
-        .validate(&msps, creator, ValidityTime::AsFabric)
+    assert!(msps.cache().is_empty());
+    // ...and never answered from the cache: the CA is not valid in 1990.
+    msps.validate_serialized(&creator, ValidityTime::AsFabric)
         .unwrap();
-    assert_eq!(cache.len(), 1);
+    assert_eq!(msps.cache().len(), 1);
+    let err = msps
+        .validate_serialized(&creator, ValidityTime::At(631_152_000))
+        .unwrap_err();
+    assert!(matches!(err, MspError::Invalid { .. }), "{err}");
 }
 
 #[test]
-fn another_msp_manager_is_not_answered_from_the_cache() {
-    let org1 = msps();
-    let cache = IdentityCache::new();
+fn changing_the_msps_forgets_what_they_validated() {
+    let mut msps = msps();
     let creator = vectors()["creator"].clone();
-    cache
-        .validate(&org1, &creator, ValidityTime::AsFabric)
+    msps.validate_serialized(&creator, ValidityTime::AsFabric)
         .unwrap();
+    assert_eq!(msps.cache().len(), 1);
 
-    // A channel configuration without Org1MSP: the cached success must not leak into it.
-    let empty = MspManager::new();
-    let err = cache
-        .validate(&empty, &creator, ValidityTime::AsFabric)
+    // Org1MSP replaced by one that requires an OU the client does not carry: the client no
+    // longer validates, and the cached success must not say otherwise.
+    let other_root = MspConfig {
+        msp_id: "Org1MSP".into(),
+        root_certs: vec![fixture("ca-cert.pem")],
+        organizational_unit_identifiers: vec![OuIdentifierConfig {
+            certificate: Vec::new(),
+            organizational_unit_identifier: "no-such-ou".into(),
+        }],
+        ..Default::default()
+    };
+    msps.insert(MspVerifier::new(&other_root).unwrap());
+    assert!(msps.cache().is_empty());
+    let err = msps
+        .validate_serialized(&creator, ValidityTime::AsFabric)
         .unwrap_err();
-    assert!(
-        matches!(err, MspError::UnknownMsp(ref m) if m == "Org1MSP"),
-        "{err}"
-    );
-    let env = envelope();
-    let refused =
-        validate_transaction(&env, &cache.validator(&empty), ValidityTime::AsFabric).unwrap_err();
+    assert!(matches!(err, MspError::Invalid { .. }), "{err}");
+    let refused = validate_transaction(&envelope(), &msps, ValidityTime::AsFabric).unwrap_err();
     assert_eq!(refused.code, TxValidationCode::BadCreatorSignature);
 }
 
 #[test]
-fn capacity_bounds_what_is_kept() {
+fn the_cache_is_bounded() {
+    let v = vectors();
     let msps = msps();
     let cache = IdentityCache::with_capacity(1);
-    let env = envelope();
-    let cached = cache.validator(&msps);
-    let parsed = validate_transaction(&env, &cached, ValidityTime::AsFabric).unwrap();
+    let client = msps
+        .validate_serialized(&v["creator"], ValidityTime::AsFabric)
+        .unwrap();
+    cache.insert(&v["creator"], client.clone());
     assert_eq!(cache.len(), 1);
-    assert_eq!(parsed.endorsers(&cached, ValidityTime::AsFabric).len(), 1);
+    assert_eq!(cache.get(&v["creator"]).unwrap().identity, client.identity);
+    let peer = &first_endorser(&v);
+    let peer_id = msps
+        .validate_serialized(peer, ValidityTime::AsFabric)
+        .unwrap();
+    cache.insert(peer, peer_id);
     assert_eq!(cache.len(), 1);
+    assert!(cache.get(&v["creator"]).is_none());
+    assert!(cache.get(peer).is_some());
+    cache.clear();
+    assert!(cache.is_empty());
+}
+
+fn first_endorser(v: &HashMap<String, Vec<u8>>) -> Vec<u8> {
+    let env = Envelope::decode(v["envelope"].as_slice()).unwrap();
+    let parsed = sfcbc_fabric::tx::parse_envelope(&env).unwrap();
+    parsed.endorsements[0].endorser.clone()
 }
 
 /// The channel's MSPs with a signature check of our choosing, counting its calls.

@@ -406,7 +406,7 @@ impl ChannelConfig {
             else {
                 continue;
             };
-            if id.verify(&sd.data, &sd.signature).is_err() {
+            if crate::validator::identity::verify(&id, &sd.data, &sd.signature).is_err() {
                 continue;
             }
             seen.push(&sd.identity);

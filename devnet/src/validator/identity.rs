@@ -1,12 +1,12 @@
-//! How a devnet peer reaches identities: the channel's MSPs behind Fabric's MSP cache
-//! ([`IdentityCache`], from `sfcbc_fabric::msp::cache`), with signature checks remembered
-//! process-wide. [`PeerIdentities`] is what the validator and the endorser hand to
-//! `sfcbc_fabric::tx`'s checks.
+//! How a devnet peer reaches identities: the channel's MSPs (which remember what they
+//! validated, as Fabric's MSP cache does), with signature checks remembered process-wide.
+//! [`PeerIdentities`] is what the validator and the endorser hand to `sfcbc_fabric::tx`'s
+//! checks.
 //!
 //! A signature that verified once under a certificate is remembered by SHA-256(certificate
-//! ‖ message ‖ signature), so the peers of a devnet, all in one process, check each signature
-//! of a block once instead of once per peer (verification is deterministic; only successes
-//! are remembered).
+//! ‖ message ‖ signature), so the nodes of a devnet, all in one process, check each signature
+//! once instead of once per node (verification is deterministic; only successes are
+//! remembered).
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -15,15 +15,11 @@ use sfcbc_fabric::error::{CryptoError, MspError};
 use sfcbc_fabric::msp::{IdentityValidator, MspManager, ValidatedIdentity, ValidityTime};
 use sha2::{Digest, Sha256};
 
-pub use sfcbc_fabric::msp::cache::IdentityCache;
-
-/// A channel's MSPs as a peer consults them: cached validations, remembered signatures.
+/// A channel's MSPs as a peer consults them: signatures remembered process-wide.
 #[derive(Clone, Copy, Debug)]
 pub struct PeerIdentities<'a> {
-    /// The channel's MSPs (they decide on a cache miss).
+    /// The channel's MSPs.
     pub msps: &'a MspManager,
-    /// The peer's validations for this channel configuration.
-    pub cache: &'a IdentityCache,
 }
 
 impl IdentityValidator for PeerIdentities<'_> {
@@ -32,7 +28,7 @@ impl IdentityValidator for PeerIdentities<'_> {
         serialized: &[u8],
         when: ValidityTime,
     ) -> Result<ValidatedIdentity, MspError> {
-        self.cache.validate(self.msps, serialized, when)
+        self.msps.validate_serialized(serialized, when)
     }
 
     fn verify(&self, id: &ValidatedIdentity, msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {

@@ -5,8 +5,8 @@
 //!    well formed (`BAD_PAYLOAD`, `BAD_COMMON_HEADER`), the creator valid and its signature
 //!    over the payload (`BAD_CREATOR_SIGNATURE`), the tx id (`BAD_PROPOSAL_TXID`), one action
 //!    whose proposal hash matches (`INVALID_ENDORSER_TRANSACTION`) —
-//!    `sfcbc_fabric::tx::validate_transaction`, with identities from the peer's MSP cache
-//!    ([`identity`]) — and every endorsement's signature over response payload ‖ endorser,
+//!    `sfcbc_fabric::tx::validate_transaction`, signatures checked through [`identity`] —
+//!    and every endorsement's signature over response payload ‖ endorser,
 //!    with each valid endorser counted once (`ParsedTransaction::endorsers`);
 //! 2. in block order: the channel (`TARGET_CHAIN_NOT_FOUND`), a tx id already in the ledger
 //!    (`DUPLICATE_TXID`), then the dispatcher and the v20 validation plugin: chaincode ids
@@ -53,7 +53,7 @@ pub use definition::{
     DefinitionRegistry, EndorsementPolicy, implicit_collection_msp, implicit_collection_name,
     parse_collections_config,
 };
-pub use identity::{IdentityCache, PeerIdentities};
+pub use identity::PeerIdentities;
 
 use crate::block::{header_fields, set_transactions_filter};
 use crate::ledger::{Height, LedgerError, Snapshot};
@@ -122,8 +122,6 @@ pub struct Validator {
     when: ValidityTime,
     /// Worker threads for the signature checks (≥ 1).
     workers: usize,
-    /// Identities validated so far (Fabric's MSP cache).
-    identities: Arc<IdentityCache>,
 }
 
 impl std::fmt::Debug for Validator {
@@ -171,7 +169,6 @@ impl Validator {
             definitions,
             when: ValidityTime::AsFabric,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            identities: Arc::new(IdentityCache::new()),
         }
     }
 
@@ -354,7 +351,6 @@ impl Validator {
         let header_type = header.as_ref().map(|h| h.r#type);
         let ids = PeerIdentities {
             msps: self.channel.msps(),
-            cache: &self.identities,
         };
         match validate_transaction(&env, &ids, self.when) {
             Err(e) => invalid(e.code, e.error.to_string(), tx_id, header_type),

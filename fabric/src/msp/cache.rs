@@ -1,68 +1,85 @@
 //! Validated identities remembered by serialized identity, as Fabric's MSP cache
-//! (`msp/cache`) remembers deserialisation and validation results.
+//! (`msp/cache`, which wraps every MSP a Fabric node loads) remembers validation results.
 //!
-//! A peer sees the same few creators and endorsers in every transaction; validating one
+//! A node sees the same few creators and endorsers in every transaction; validating one
 //! means parsing its certificate, walking its chain and checking the CA's signature on it.
 //! Validation with [`ValidityTime::AsFabric`] does not depend on the clock, so a success
-//! stays true for as long as the MSPs are the same: an [`IdentityCache`] belongs to one
-//! channel configuration (drop it with the configuration) and is consulted through
-//! [`IdentityCache::validator`]. Only successes are kept (a failure is re-checked next time
-//! and reported with its own error); `ValidityTime::At` results are never kept.
+//! stays true for as long as the MSPs are the same: every [`super::MspManager`] keeps one
+//! [`IdentityCache`] and empties it when its MSPs change. Only successes are kept (a failure
+//! is checked again next time and reported with its own error), and results for
+//! `ValidityTime::At` are never kept.
+//!
+//! [`ValidityTime::AsFabric`]: super::ValidityTime::AsFabric
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{IdentityValidator, MspManager, ValidatedIdentity, ValidityTime};
-use crate::error::MspError;
+use super::ValidatedIdentity;
 
-/// Entries kept before the cache starts over (far more identities than a channel has).
-const DEFAULT_CAPACITY: usize = 4096;
+/// Entries kept before the cache starts over: far more identities than a channel has, few
+/// enough (≈ 2 KiB each) that a flood of distinct identities cannot grow memory much.
+pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// Identities validated so far, by `msp.SerializedIdentity` bytes.
 #[derive(Debug)]
 pub struct IdentityCache {
     /// Successful validations.
-    entries: RwLock<Entries>,
-    /// Entries kept before the map is cleared (bounds memory under a flood of identities).
+    entries: RwLock<HashMap<Vec<u8>, ValidatedIdentity>>,
+    /// Entries kept before the map is cleared.
     capacity: usize,
-}
-
-#[derive(Debug, Default)]
-struct Entries {
-    /// Address of the MSP manager the entries were validated with: a cache handed another
-    /// manager forgets what it knew rather than answer for the wrong MSPs.
-    msps: usize,
-    by_serialized: HashMap<Vec<u8>, ValidatedIdentity>,
 }
 
 impl Default for IdentityCache {
     fn default() -> Self {
-        Self::new()
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl Clone for IdentityCache {
+    fn clone(&self) -> Self {
+        Self {
+            entries: RwLock::new(self.read().clone()),
+            capacity: self.capacity,
+        }
     }
 }
 
 impl IdentityCache {
-    /// An empty cache of the default capacity.
+    /// An empty cache of [`DEFAULT_CAPACITY`].
     pub fn new() -> Self {
-        Self::with_capacity(DEFAULT_CAPACITY)
+        Self::default()
     }
 
     /// An empty cache that starts over after `capacity` entries (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            entries: RwLock::new(Entries::default()),
+            entries: RwLock::new(HashMap::new()),
             capacity: capacity.max(1),
         }
     }
 
-    /// `msps` with this cache in front: what [`crate::tx`]'s checks take.
-    pub fn validator<'a>(&'a self, msps: &'a MspManager) -> CachedMsps<'a> {
-        CachedMsps { msps, cache: self }
+    /// The identity validated earlier from exactly these bytes.
+    pub fn get(&self, serialized: &[u8]) -> Option<ValidatedIdentity> {
+        self.read().get(serialized).cloned()
+    }
+
+    /// Remembers a successful validation of `serialized`.
+    pub fn insert(&self, serialized: &[u8], identity: ValidatedIdentity) {
+        let mut e = self.write();
+        if e.len() >= self.capacity {
+            e.clear();
+        }
+        e.insert(serialized.to_vec(), identity);
+    }
+
+    /// Forgets everything (the MSPs changed).
+    pub fn clear(&self) {
+        self.write().clear();
     }
 
     /// How many identities are remembered.
     pub fn len(&self) -> usize {
-        self.read().by_serialized.len()
+        self.read().len()
     }
 
     /// Whether nothing is remembered.
@@ -70,63 +87,15 @@ impl IdentityCache {
         self.len() == 0
     }
 
-    /// `msps.validate_serialized(serialized, when)`, remembered.
-    pub fn validate(
-        &self,
-        msps: &MspManager,
-        serialized: &[u8],
-        when: ValidityTime,
-    ) -> Result<ValidatedIdentity, MspError> {
-        if when != ValidityTime::AsFabric {
-            return msps.validate_serialized(serialized, when);
-        }
-        let addr = std::ptr::from_ref(msps) as usize;
-        {
-            let e = self.read();
-            if e.msps == addr
-                && let Some(id) = e.by_serialized.get(serialized)
-            {
-                return Ok(id.clone());
-            }
-        }
-        let id = msps.validate_serialized(serialized, when)?;
-        let mut e = self
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if e.msps != addr {
-            e.msps = addr;
-            e.by_serialized.clear();
-        }
-        if e.by_serialized.len() >= self.capacity {
-            e.by_serialized.clear();
-        }
-        e.by_serialized.insert(serialized.to_vec(), id.clone());
-        Ok(id)
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Vec<u8>, ValidatedIdentity>> {
         self.entries
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-/// An [`MspManager`] behind an [`IdentityCache`].
-#[derive(Clone, Copy, Debug)]
-pub struct CachedMsps<'a> {
-    /// The channel's MSPs, which decide.
-    pub msps: &'a MspManager,
-    /// What they decided before.
-    pub cache: &'a IdentityCache,
-}
-
-impl IdentityValidator for CachedMsps<'_> {
-    fn validate_serialized(
-        &self,
-        serialized: &[u8],
-        when: ValidityTime,
-    ) -> Result<ValidatedIdentity, MspError> {
-        self.cache.validate(self.msps, serialized, when)
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Vec<u8>, ValidatedIdentity>> {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
