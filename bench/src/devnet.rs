@@ -1,6 +1,7 @@
 //! `sfcbc-bench devnet`: committed tx/s and commit latency p50/p99 of a blind write through
 //! the Gateway (real ECDSA signatures, TLS, in-process CCaaS chaincode), per endorsement
-//! policy and concurrency, on a devnet started in this process (orderer + Org1–3 peers).
+//! policy and concurrency, on a devnet started in this process (orderer + one peer per org:
+//! Org1–3, plus any other member orgs asked for, e.g. Manager to match a real channel).
 //!
 //! The workload, its evaluate-only baseline and the per-stage profile are
 //! [`crate::workload`]'s, shared with `sfcbc-bench fabric` (the same load against any
@@ -66,6 +67,9 @@ pub struct Options {
     pub batch_timeout: Duration,
     /// BatchSize.MaxMessageCount of the bench channel.
     pub max_message_count: u32,
+    /// The channel's member orgs, one peer each; Org1, Org2 and Org3 (the policies' orgs)
+    /// always among them.
+    pub orgs: Vec<String>,
 }
 
 impl Options {
@@ -76,6 +80,7 @@ impl Options {
             policies: vec![Policy::One, Policy::TwoOfThree],
             batch_timeout: Duration::from_millis(50),
             max_message_count: 500,
+            orgs: ["Org1", "Org2", "Org3"].map(String::from).to_vec(),
         }
     }
 
@@ -104,13 +109,18 @@ pub struct Report {
 pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
     let mut machine = Machine::probe();
     let crypto = workload::measure_crypto(ui, &opts.load).await?;
-    let step = ui.step("starting devnet: orderer + Org1, Org2, Org3 peers (TLS)");
-    let mut net = BenchNet::start_with(
-        &["Org1", "Org2", "Org3"],
-        opts.batch_timeout,
-        opts.max_message_count,
-    )
-    .await?;
+    for need in ["Org1", "Org2", "Org3"] {
+        anyhow::ensure!(
+            opts.orgs.iter().any(|o| o == need),
+            "the orgs must include Org1, Org2 and Org3 (the endorsement policies name them)"
+        );
+    }
+    let orgs: Vec<&str> = opts.orgs.iter().map(String::as_str).collect();
+    let step = ui.step(format!(
+        "starting devnet: orderer + {} peers (TLS)",
+        orgs.join(", ")
+    ));
+    let mut net = BenchNet::start_with(&orgs, opts.batch_timeout, opts.max_message_count).await?;
     step.set_message("starting the kv chaincode servers and committing the definitions");
     let mut defs = Vec::new();
     for p in &opts.policies {
@@ -128,8 +138,10 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
     let gw = net.gateway("Org1", "User1").await?;
     step.finish_and_clear();
     ui.note(format!(
-        "devnet up: 3 peers, BatchTimeout {} ms, MaxMessageCount {}",
-        net.info.batch_timeout_ms, net.info.max_message_count
+        "devnet up: {} peers, BatchTimeout {} ms, MaxMessageCount {}",
+        orgs.len(),
+        net.info.batch_timeout_ms,
+        net.info.max_message_count
     ));
 
     let mut results = Results::default();

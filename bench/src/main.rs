@@ -58,6 +58,11 @@ enum Bench {
         /// The channel's BatchSize.MaxMessageCount (transactions per block at most).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         max_message_count: Option<u32>,
+        /// The channel's member orgs, one peer each (default Org1,Org2,Org3; they must be
+        /// among them): e.g. Manager,Org1,Org2,Org3 to validate on as many peers as
+        /// network/fabric's channels do.
+        #[arg(long, value_delimiter = ',', value_parser = parse_org)]
+        orgs: Option<Vec<String>>,
     },
     /// The devnet workload (blind writes through the Gateway, evaluate baseline) against
     /// the network a client profile describes, e.g. real Fabric from network/fabric/.
@@ -162,6 +167,20 @@ fn load_options(
     Ok(load)
 }
 
+fn parse_org(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let ok = s.len() <= 32
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "org {s:?}: letters and digits, starting with a letter (e.g. Manager)"
+        ))
+    }
+}
+
 fn parse_validation(s: &str) -> Result<Validation, String> {
     s.trim().parse()
 }
@@ -175,6 +194,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             policies,
             batch_timeout_ms,
             max_message_count,
+            orgs,
         } => {
             let mut o = if cli.quick {
                 devnet::Options::quick()
@@ -191,6 +211,14 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(m) = max_message_count {
                 o.max_message_count = m;
+            }
+            if let Some(orgs) = orgs {
+                let mut seen = std::collections::BTreeSet::new();
+                anyhow::ensure!(
+                    orgs.iter().all(|o| seen.insert(o.to_ascii_lowercase())),
+                    "--orgs names an org twice"
+                );
+                o.orgs = orgs;
             }
             let report = devnet::run(&ui, &o).await?;
             let footer = format!("machine: {}", report.machine.line());

@@ -259,6 +259,9 @@ async fn fabric_bench_refuses_bad_arguments() {
         vec!["fabric", "--profile", "p.yaml", "--duration", "-1"],
         vec!["fabric", "--profile", "p.yaml", "--file", "../x.json"],
         vec!["devnet", "--max-message-count", "0"],
+        vec!["devnet", "--orgs", "Org1,Org 2"],
+        vec!["--quick", "devnet", "--orgs", "Org1,Org2"],
+        vec!["--quick", "devnet", "--orgs", "Org1,Org2,Org3,org1"],
     ] {
         let o = bench(&bad).await;
         assert!(
@@ -279,4 +282,47 @@ async fn fabric_bench_refuses_bad_arguments() {
     for want in ["--profile", "--chaincodes", "LABEL=", "_lifecycle", "kv"] {
         assert!(help.contains(want), "{want} not in --help:\n{help}");
     }
+}
+
+/// What bench.sh compares against the real channel (Manager, Org1-3): a devnet with the same
+/// members, so as many peers validate every block.
+#[tokio::test]
+async fn devnet_bench_takes_the_real_channels_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = bench(&[
+        "--quick",
+        "--quiet",
+        "--out",
+        out,
+        "devnet",
+        "--orgs",
+        "Manager,Org1,Org2,Org3",
+        "--policies",
+        "2of3",
+        "--batch-timeout-ms",
+        "30",
+        "--max-message-count",
+        "77",
+    ])
+    .await;
+    assert!(o.status.success(), "{}", text(&o));
+    let v = read(dir.path(), "devnet.json");
+    let n = &v["network"];
+    assert_eq!(
+        n["orgs"],
+        serde_json::json!(["Manager", "Org1", "Org2", "Org3"]),
+        "{n}"
+    );
+    assert_eq!(
+        (
+            n["batch_timeout_ms"].as_u64(),
+            n["max_message_count"].as_u64()
+        ),
+        (Some(30), Some(77))
+    );
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{v}");
+    assert_eq!(runs[0]["policy"], "2of3");
+    assert!(runs[0]["committed_tx_per_s"].as_f64().unwrap() > 0.0, "{v}");
 }

@@ -14,7 +14,7 @@
 #    `sfcbc-ccaas serve --contract kv`; profile.sh;
 # 4. sfcbc-bench fabric --profile ... --chaincodes one=kv_one,2of3=kv_2of3 → OUT/fabric-real.json;
 # 5. stops the real network (the machine has 2 cores), then sfcbc-bench devnet with the same
-#    BatchTimeout, MaxMessageCount, concurrency and duration → OUT/devnet.json;
+#    members (4 peers), BatchTimeout, MaxMessageCount, concurrency and duration → OUT/devnet.json;
 # 6. OUT/fabric-vs-devnet.json: per (policy, concurrency) both figures and devnet/real.
 #
 # Fails only on errors — a build, the network, a run that committed nothing, settings that
@@ -141,7 +141,7 @@ say "sfcbc-bench fabric: concurrency $CONCURRENCY, $DURATION s each, through Org
   --concurrency "$CONCURRENCY" --duration "$DURATION" | tee "$WORK/fabric.txt" || fail "sfcbc-bench fabric"
 bash "$F/down.sh" >/dev/null 2>&1
 say "real network stopped; sfcbc-bench devnet with the same settings"
-"$BENCH" --quiet --out "$OUT" devnet --policies one,2of3 --batch-timeout-ms "$BATCH_TIMEOUT_MS" \
+"$BENCH" --quiet --out "$OUT" devnet --orgs Manager,Org1,Org2,Org3 --policies one,2of3 --batch-timeout-ms "$BATCH_TIMEOUT_MS" \
   --max-message-count "$MAX_MESSAGE_COUNT" --concurrency "$CONCURRENCY" --duration "$DURATION" \
   | tee "$WORK/devnet.txt" || fail "sfcbc-bench devnet"
 
@@ -155,6 +155,8 @@ for key, a, b in [("batch_timeout_ms", n.get("batch_timeout_ms"), dev["network"]
                   ("max_message_count", n.get("max_message_count"), dev["network"]["max_message_count"])]:
     if a != b:
         errors.append(f"{key}: real network {a}, devnet {b}")
+if sorted(n.get("members") or []) != sorted(o + "MSP" for o in dev["network"]["orgs"]):
+    errors.append(f"members: real channel {n.get('members')}, devnet {dev['network']['orgs']}")
 for c in real["chaincodes"]:
     if not c.get("endorsement_policy"):
         errors.append(f"no endorsement policy read for {c['chaincode']}: {c.get('definition_error')}")
