@@ -356,7 +356,14 @@ async fn official_node_shim_in_ccaas_mode() {
     let coll = "_implicit_org_Org1MSP";
     let (txid, out, rw) = run(s(&["pput", coll, "p"]), vec![("value", b"hush".to_vec())]).await;
     assert_eq!(out.response.status, 200, "{:?}", out.response);
-    let ch = &rw.public.ns_rwset[0].collection_hashed_rwset[0];
+    // after `_lifecycle`: a collection access reads the definition
+    let ch = &rw
+        .public
+        .ns_rwset
+        .iter()
+        .find(|n| n.namespace == CC)
+        .expect("the chaincode's namespace")
+        .collection_hashed_rwset[0];
     let h = HashedRwSet::decode(ch.hashed_rwset.as_slice()).unwrap();
     assert_eq!(
         h.hashed_writes[0].value_hash,

@@ -412,8 +412,13 @@ async fn misbehaving_chaincode_gets_clean_errors_and_the_stream_recovers() {
         "WRITE_BATCH_STATE failed: transaction ID: tb: unknown operation type"
     );
     let rw = sim.results().unwrap();
-    let ns = &rw.public.ns_rwset[0];
-    assert_eq!(ns.namespace, "script");
+    // after `_lifecycle`: a collection access reads the definition
+    let ns = rw
+        .public
+        .ns_rwset
+        .iter()
+        .find(|n| n.namespace == "script")
+        .expect("namespace script");
     let kv = KvrwSet::decode(ns.rwset.as_slice()).unwrap();
     let writes: Vec<(&str, bool)> = kv
         .writes

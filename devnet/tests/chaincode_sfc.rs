@@ -299,7 +299,13 @@ async fn sfc_contract_through_chaincode_support() {
     let coll = &pvt.ns_pvt_rwset[0].collection_pvt_rwset[0];
     let pkv = KvrwSet::decode(coll.rwset.as_slice()).unwrap();
     assert!(!pkv.writes.is_empty());
-    let ns = &rw.public.ns_rwset[0];
+    // after `_lifecycle`: a collection access reads the definition
+    let ns = rw
+        .public
+        .ns_rwset
+        .iter()
+        .find(|n| n.namespace == CC)
+        .expect("the chaincode's namespace");
     let pub_kv = KvrwSet::decode(ns.rwset.as_slice()).unwrap();
     assert!(pub_kv.writes.is_empty(), "nothing public written");
     let hashed = &ns.collection_hashed_rwset[0];
@@ -460,7 +466,13 @@ async fn kv_contract_batches_history_private_and_concurrency() {
         .simulate(&invocation(&user, &["pget", coll, "p1"], &[]))
         .await;
     assert_eq!(out.unwrap().response.payload, b"hidden");
-    let ch = &rw.public.ns_rwset[0].collection_hashed_rwset[0];
+    let ch = &rw
+        .public
+        .ns_rwset
+        .iter()
+        .find(|n| n.namespace == CC)
+        .expect("the chaincode's namespace")
+        .collection_hashed_rwset[0];
     let h = HashedRwSet::decode(ch.hashed_rwset.as_slice()).unwrap();
     assert_eq!(h.hashed_reads.len(), 1);
     assert!(h.hashed_reads[0].version.is_some());

@@ -47,7 +47,8 @@ async fn endorsed_response_is_fabrics() {
     let ev = ChaincodeEvent::decode(a.events.as_slice()).unwrap();
     assert_eq!(ev.event_name, "Ev");
     let rw = TxReadWriteSet::decode(a.results.as_slice()).unwrap();
-    assert_eq!(rw.ns_rwset[0].namespace, CC);
+    // `_lifecycle` (the definition's sequence read) sorts first.
+    assert_eq!(rw.ns_rwset[1].namespace, CC);
     // The endorsement is Org2's peer's signature over payload ‖ endorser.
     let e = r.endorsement.as_ref().unwrap();
     assert_eq!(e.endorser, net.org(1).peer.serialize());

@@ -13,12 +13,18 @@
 //!   paginated or private range query after a write; rich queries are "not supported" (LevelDB);
 //! - [`TxSimulator::results`] builds `rwset.TxReadWriteSet` and `rwset.TxPvtReadWriteSet`
 //!   as `rwsetutil.RWSetBuilder` does (sorted keys, namespaces and collections, range queries
-//!   in order, `pvt_rwset_hash` = SHA-256 of the collection's private `KVRWSet`).
+//!   in order, `pvt_rwset_hash` = SHA-256 of the collection's private `KVRWSet`);
+//! - the chaincode definition reads Fabric's peer makes through the simulator, so that they
+//!   land in the read set under `_lifecycle`: the definition's `Sequence` for every
+//!   invocation ([`TxSimulator::read_definition_sequence`], lifecycle's
+//!   `CachedChaincodeInfo`), and the whole definition (metadata + its four fields) the first
+//!   time a transaction touches a collection of a namespace (the `collNameValidator` reads it
+//!   to learn the collections). Found by the fidelity diff (docs/fidelity.md).
 
 mod builder;
 mod merkle;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
@@ -30,6 +36,23 @@ pub use builder::{RwSetBuilder, SimulationResults};
 pub use merkle::{DEFAULT_MAX_DEGREE, RangeQueryResultsHelper, RangeReads};
 
 use crate::ledger::{Height, LedgerError, Snapshot, VersionedKv};
+
+/// Fabric's `_lifecycle` namespace: chaincode definitions live in its world state.
+pub const LIFECYCLE_NAMESPACE: &str = "_lifecycle";
+
+/// The fields of a chaincode definition `_lifecycle` keeps under
+/// `namespaces/fields/<name>/<field>`, besides its `namespaces/metadata/<name>` key.
+const DEFINITION_FIELDS: [&str; 4] = [
+    "Collections",
+    "EndorsementInfo",
+    "Sequence",
+    "ValidationInfo",
+];
+
+/// The `_lifecycle` key of field `field` of chaincode `name`'s definition.
+pub fn definition_field_key(name: &str, field: &str) -> String {
+    format!("namespaces/fields/{name}/{field}")
+}
 
 /// A simulation error; its text is what the chaincode receives (after the handler's
 /// `"<TYPE> failed: transaction ID: <txid>: "` prefix).
@@ -146,6 +169,9 @@ pub struct TxSimulator {
     pvtdata_queries_performed: bool,
     paginated_queries_performed: bool,
     done: bool,
+    /// Namespaces whose chaincode definition was read for a collection check (Fabric's
+    /// `collNameValidator` cache: once per namespace and transaction).
+    definitions_read: BTreeSet<String>,
 }
 
 impl fmt::Debug for TxSimulator {
@@ -189,6 +215,7 @@ impl TxSimulator {
             pvtdata_queries_performed: false,
             paginated_queries_performed: false,
             done: false,
+            definitions_read: BTreeSet::new(),
         }
     }
 
@@ -220,8 +247,23 @@ impl TxSimulator {
         Ok(())
     }
 
-    /// Fabric's `validateCollName`.
-    fn validate_coll(&self, ns: &str, coll: &str) -> Result<(), SimError> {
+    /// The read of chaincode `name`'s definition sequence that Fabric's endorser makes
+    /// through the simulator before it runs the chaincode, so that a transaction endorsed
+    /// under one definition fails MVCC once another is committed.
+    pub fn read_definition_sequence(&mut self, name: &str) -> Result<(), SimError> {
+        self.get_state(LIFECYCLE_NAMESPACE, &definition_field_key(name, "Sequence"))?;
+        Ok(())
+    }
+
+    /// Fabric's `validateCollName`: the first collection check of a namespace reads its
+    /// chaincode definition (metadata and every field) through this simulator.
+    fn validate_coll(&mut self, ns: &str, coll: &str) -> Result<(), SimError> {
+        if self.definitions_read.insert(ns.to_owned()) {
+            self.get_state(LIFECYCLE_NAMESPACE, &format!("namespaces/metadata/{ns}"))?;
+            for field in DEFINITION_FIELDS {
+                self.get_state(LIFECYCLE_NAMESPACE, &definition_field_key(ns, field))?;
+            }
+        }
         if self.collections.is_defined(ns, coll) {
             Ok(())
         } else {
@@ -232,7 +274,7 @@ impl TxSimulator {
     }
 
     /// The handler's `errorIfCreatorHasNoReadPermission`.
-    pub fn check_read_permission(&self, ns: &str, coll: &str) -> Result<(), SimError> {
+    pub fn check_read_permission(&mut self, ns: &str, coll: &str) -> Result<(), SimError> {
         self.validate_coll(ns, coll)?;
         if !self.collections.permission(ns, coll).read {
             return Err(SimError(format!(
@@ -243,7 +285,7 @@ impl TxSimulator {
     }
 
     /// The handler's `errorIfCreatorHasNoWritePermission`.
-    pub fn check_write_permission(&self, ns: &str, coll: &str) -> Result<(), SimError> {
+    pub fn check_write_permission(&mut self, ns: &str, coll: &str) -> Result<(), SimError> {
         self.validate_coll(ns, coll)?;
         if !self.collections.permission(ns, coll).write {
             return Err(SimError(format!(

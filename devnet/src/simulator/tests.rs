@@ -278,8 +278,15 @@ fn private_writes_hashes_and_reads() {
         .collect();
     assert_eq!(pw, vec![("k1", true), ("k2", false), ("k3", true)]);
 
-    let ns = &r.public.ns_rwset[0];
-    assert_eq!(ns.namespace, NS);
+    // `_lifecycle` (the definition read for the collection check) sorts before `sfc`.
+    let names: Vec<&str> = r
+        .public
+        .ns_rwset
+        .iter()
+        .map(|n| n.namespace.as_str())
+        .collect();
+    assert_eq!(names, [LIFECYCLE_NAMESPACE, NS]);
+    let ns = &r.public.ns_rwset[1];
     assert!(KvrwSet::decode(ns.rwset.as_slice()).unwrap() == KvrwSet::default());
     let ch = &ns.collection_hashed_rwset[0];
     assert_eq!(ch.collection_name, COLL);
@@ -325,9 +332,16 @@ fn private_range_queries_forbid_writes() {
         "txid [tx6]: unsuppored transaction. Transaction has already performed queries on pvt data. Writes are not allowed"
     );
     let r = s.results().unwrap();
-    assert!(
-        r.public.ns_rwset.is_empty(),
-        "private ranges are not recorded"
+    let names: Vec<&str> = r
+        .public
+        .ns_rwset
+        .iter()
+        .map(|n| n.namespace.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [LIFECYCLE_NAMESPACE],
+        "private ranges are not recorded (only the definition read of the collection check)"
     );
 
     let mut w = TxSimulator::new("tx7", l.snapshot().unwrap());
@@ -437,4 +451,80 @@ fn history_is_newest_first_and_unrecorded() {
     assert_eq!(second.tx_id, "t0");
     assert!(s.next(&mut it).unwrap().is_none());
     assert!(s.results().unwrap().public.ns_rwset.is_empty());
+}
+
+/// The `_lifecycle` reads of one transaction, as (key, version).
+fn lifecycle_reads(r: &SimulationResults) -> Vec<(String, Option<Version>)> {
+    r.public
+        .ns_rwset
+        .iter()
+        .filter(|n| n.namespace == LIFECYCLE_NAMESPACE)
+        .flat_map(|n| KvrwSet::decode(n.rwset.as_slice()).unwrap().reads)
+        .map(|r| (r.key, r.version))
+        .collect()
+}
+
+#[test]
+fn the_definition_reads_land_in_the_read_set_as_fabric_records_them() {
+    // Found by the fidelity diff against Fabric 2.5.16 (docs/fidelity.md): every
+    // transaction reads its chaincode's definition sequence; the first collection access of
+    // a namespace reads the whole definition, once per transaction.
+    let (_d, l) = ledger();
+    let seq = |ns: &str| definition_field_key(ns, "Sequence");
+
+    let mut s = TxSimulator::new("public-only", l.snapshot().unwrap());
+    s.read_definition_sequence(NS).unwrap();
+    s.set_state(NS, "k", b"v").unwrap();
+    let r = s.results().unwrap();
+    assert_eq!(lifecycle_reads(&r), vec![(seq(NS), None)]);
+    assert_eq!(r.public.ns_rwset[0].namespace, LIFECYCLE_NAMESPACE);
+
+    let mut s = TxSimulator::new("private", l.snapshot().unwrap());
+    s.read_definition_sequence(NS).unwrap();
+    s.check_read_permission(NS, COLL).unwrap();
+    s.get_private_data(NS, COLL, "secret").unwrap();
+    s.get_private_data_hash(NS, "_implicit_org_Org2MSP", "x")
+        .unwrap();
+    // a second namespace's collection: its own definition
+    s.get_private_data_hash("other", COLL, "x").unwrap();
+    let r = s.results().unwrap();
+    let keys: Vec<String> = lifecycle_reads(&r).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "namespaces/fields/other/Collections",
+            "namespaces/fields/other/EndorsementInfo",
+            "namespaces/fields/other/Sequence",
+            "namespaces/fields/other/ValidationInfo",
+            "namespaces/fields/sfc/Collections",
+            "namespaces/fields/sfc/EndorsementInfo",
+            "namespaces/fields/sfc/Sequence",
+            "namespaces/fields/sfc/ValidationInfo",
+            "namespaces/metadata/other",
+            "namespaces/metadata/sfc",
+        ]
+    );
+
+    // An undefined collection still reads the definition first (Fabric learns the
+    // collections from it), then fails.
+    let mut s = TxSimulator::new("undefined", l.snapshot().unwrap());
+    assert!(s.set_private_data(NS, "nosuch", "k", b"v").is_err());
+    assert_eq!(lifecycle_reads(&s.results().unwrap()).len(), 5);
+
+    // A definition in the state (as a ledger that commits `_lifecycle` would hold) is read
+    // with its version.
+    commit(
+        &l,
+        vec![tx(
+            "define",
+            vec![KvWrite::put(LIFECYCLE_NAMESPACE, &seq(NS), "\u{8}\u{1}")],
+            vec![],
+        )],
+    );
+    let mut s = TxSimulator::new("versioned", l.snapshot().unwrap());
+    s.read_definition_sequence(NS).unwrap();
+    assert_eq!(
+        lifecycle_reads(&s.results().unwrap()),
+        vec![(seq(NS), v(2, 0))]
+    );
 }
