@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sfcbc_chaincode::keys;
 use sfcbc_chaincode::types::{ChainSpec, Endpoint, ErrorKind, HopErrorInput, HopRecordInput};
 use sfcbc_client::profile::Profile;
-use sfcbc_client::{Contract, EventsOptions, Gateway, Network, Transaction};
+use sfcbc_client::{Contract, EventsOptions, Gateway, Network, Proposal, Transaction};
 use sfcbc_fabric::protos::common::{Block, Envelope, HeaderType};
 use sfcbc_fabric::protos::kvrwset::range_query_info::ReadsInfo;
 use sfcbc_fabric::protos::kvrwset::{HashedRwSet, KvrwSet, Version};
@@ -132,6 +132,8 @@ struct Driver {
     /// have it (real peers commit each on its own time; the gateway's CommitStatus only
     /// speaks for its own peer).
     last_block: Option<u64>,
+    /// Every proposal endorsed, by tx id (signed once endorsed), to endorse one again.
+    proposals: HashMap<String, Proposal>,
 }
 
 impl Driver {
@@ -200,6 +202,7 @@ impl Driver {
         }
         let mut p = b.build().with_context(|| format!("{label}: build"))?;
         let tx_id = p.tx_id().to_owned();
+        self.proposals.insert(tx_id.clone(), p.clone());
         self.labels.insert(tx_id.clone(), label.to_owned());
         let mut outcome = StepOutcome {
             label: label.to_owned(),
@@ -516,6 +519,30 @@ async fn run_script(d: &mut Driver, chain: &str) -> anyhow::Result<()> {
         &[],
     )
     .await?;
+    // The committed proposal endorsed again: the peer refuses a tx id it has in its ledger.
+    d.sync(&["Org3"]).await?;
+    if let Some(tx_id) = d
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.label == "record-error-hop3")
+        .and_then(|s| s.tx_id.clone())
+        && let Some(mut p) = d.proposals.remove(&tx_id)
+    {
+        let refused = p.endorse().await.err().map(|e| refusal(&e));
+        d.steps.push(StepOutcome {
+            label: "reendorse-record-error-hop3".into(),
+            function: "RecordError".into(),
+            identity: "User1@Org3".into(),
+            tx_id: None,
+            result: None,
+            commit_status: None,
+            refused,
+        });
+    }
+    // A chaincode error in an evaluate.
+    d.evaluate("evaluate-missing-chain", "Org1", "GetChain", &["nochain"])
+        .await;
     // Chaincode errors: refused at endorsement, never in a block.
     d.step(
         "record-by-wrong-sp",
@@ -1025,6 +1052,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         labels: HashMap::new(),
         private_keys: HashMap::new(),
         last_block: None,
+        proposals: HashMap::new(),
     };
     // Blocks are read through the manager's peer, a member of every channel.
     let reader = d.network("Manager")?;
