@@ -1,9 +1,9 @@
 //! Bad input at a running devnet (issue #5, "Bad input"): what `network_behaviour.rs` leaves
 //! out — proposals for an unknown channel or chaincode, tampered proposal, envelope and
 //! endorsement signatures, malformed protobufs at the Endorser service, and messages over
-//! Fabric's 100 MiB gRPC limit. Each must get the error Fabric's peer or gateway gives; none
-//! may crash a service or leave anything in the ledger, which still verifies and commits the
-//! next valid transaction.
+//! Fabric's 100 MiB gRPC limit (unary calls and streams). Each must get the error Fabric's
+//! peer, orderer or gateway gives; none may crash a service or leave anything in the ledger,
+//! which still verifies and commits the next valid transaction.
 //!
 //! A plaintext devnet (Org1, Org2) with the `kv` contract on a real `sfcbc-ccaas` server,
 //! reached over loopback sockets.
@@ -21,6 +21,8 @@ use sfcbc_fabric::Signer;
 use sfcbc_fabric::protos::common::{Block, Envelope, Payload};
 use sfcbc_fabric::protos::gateway::gateway_client::GatewayClient;
 use sfcbc_fabric::protos::gateway::{EvaluateRequest, PreparedTransaction};
+use sfcbc_fabric::protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use sfcbc_fabric::protos::protos::deliver_client::DeliverClient;
 use sfcbc_fabric::protos::protos::endorser_client::EndorserClient;
 use sfcbc_fabric::protos::protos::{
     ChaincodeActionPayload, SignedProposal, Transaction as TransactionProto,
@@ -417,6 +419,42 @@ async fn malformed_and_oversized_messages_leave_the_peer_serving() {
         "{e}"
     );
     drop(gw);
+
+    // The same over the streams (the orderer's Broadcast, the peer's Deliver): the call
+    // ends with that status, as Fabric's handlers return the receive error.
+    let huge = || Envelope {
+        payload: vec![0; 100 * 1024 * 1024 + 1],
+        signature: Vec::new(),
+    };
+    let orderer =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", net.orderer_address()))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to the orderer");
+    let mut acks = AtomicBroadcastClient::new(orderer)
+        .max_encoding_message_size(usize::MAX)
+        .broadcast(tokio_stream::iter([huge()]))
+        .await
+        .expect("broadcast stream")
+        .into_inner();
+    let e = acks.message().await.expect_err("oversized envelope");
+    assert_eq!(
+        (e.code(), e.message()),
+        (
+            Code::ResourceExhausted,
+            "grpc: received message larger than max (104857606 vs. 104857600)"
+        ),
+        "{e}"
+    );
+    let mut blocks = DeliverClient::new(channel.clone())
+        .max_encoding_message_size(usize::MAX)
+        .deliver(tokio_stream::iter([huge()]))
+        .await
+        .expect("deliver stream")
+        .into_inner();
+    let e = blocks.message().await.expect_err("oversized seek");
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
 
     let client = gateway(&net, "Org1").await;
     let contract = client.network(CHANNEL).contract("kv");

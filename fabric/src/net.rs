@@ -8,8 +8,8 @@
 //! is the one place that turns it off.
 //!
 //! Fabric's nodes run grpc-go, and clients act on its status codes; [`GrpcGoStatusLayer`]
-//! gives the one tonic status that differs from grpc-go's (a message over the receive limit)
-//! grpc-go's code and words.
+//! (unary calls) and [`as_grpc_go_status`] (streams) give the one tonic status that differs
+//! from grpc-go's (a message over the receive limit) grpc-go's code and words.
 
 use std::task::{Context, Poll};
 
@@ -81,27 +81,49 @@ where
 const OUT_OF_RANGE: &str = "11";
 const RESOURCE_EXHAUSTED: &str = "8";
 
+/// The sizes in tonic's over-the-limit message: "Error, decoded message length too large:
+/// found N bytes, the limit is: M bytes" (tonic gives it `OUT_OF_RANGE`).
+fn over_limit(message: &str) -> Option<(u64, u64)> {
+    let (found, limit) = message
+        .strip_prefix("Error, decoded message length too large: found ")?
+        .strip_suffix(" bytes")?
+        .split_once(" bytes, the limit is: ")?;
+    Some((found.parse().ok()?, limit.parse().ok()?))
+}
+
+fn grpc_go_message(found: u64, limit: u64) -> String {
+    format!("grpc: received message larger than max ({found} vs. {limit})")
+}
+
+/// `status` as grpc-go would give it: tonic's over-the-limit status becomes
+/// `RESOURCE_EXHAUSTED` "grpc: received message larger than max (N vs. M)"; any other is
+/// returned as it is. For streaming handlers, which see that status when they read the
+/// request stream and, as Fabric's handlers do, end the call with it.
+pub fn as_grpc_go_status(status: tonic::Status) -> tonic::Status {
+    match over_limit(status.message()) {
+        Some((found, limit)) if status.code() == tonic::Code::OutOfRange => {
+            tonic::Status::resource_exhausted(grpc_go_message(found, limit))
+        }
+        _ => status,
+    }
+}
+
 /// Rewrites tonic's over-the-limit status in `headers` as grpc-go's.
 fn as_grpc_go(headers: &mut http::HeaderMap) {
     if headers.get("grpc-status").and_then(|v| v.to_str().ok()) != Some(OUT_OF_RANGE) {
         return;
     }
-    // "Error, decoded message length too large: found N bytes, the limit is: M bytes".
     let Some((found, limit)) = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
         .map(percent_decode)
         .as_deref()
-        .and_then(|m| m.strip_prefix("Error, decoded message length too large: found "))
-        .and_then(|rest| rest.strip_suffix(" bytes"))
-        .and_then(|rest| rest.split_once(" bytes, the limit is: "))
-        .and_then(|(f, l)| Some((f.parse::<u64>().ok()?, l.parse::<u64>().ok()?)))
+        .and_then(over_limit)
     else {
         return;
     };
     // Spaces percent-encoded, as tonic and grpc-go send them.
-    let message =
-        format!("grpc: received message larger than max ({found} vs. {limit})").replace(' ', "%20");
+    let message = grpc_go_message(found, limit).replace(' ', "%20");
     if let Ok(message) = http::HeaderValue::from_str(&message) {
         headers.insert(
             "grpc-status",
@@ -138,7 +160,7 @@ fn percent_decode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{as_grpc_go, http, incoming_nodelay, percent_decode};
+    use super::{as_grpc_go, as_grpc_go_status, http, incoming_nodelay, percent_decode};
     use tokio_stream::StreamExt as _;
 
     #[tokio::test]
@@ -195,5 +217,25 @@ mod tests {
             as_grpc_go(&mut h);
             assert_eq!(h, before);
         }
+    }
+
+    #[test]
+    fn streaming_handlers_get_grpc_gos_status_too() {
+        let tonic_says = tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 7 bytes, the limit is: 6 bytes",
+        );
+        let s = as_grpc_go_status(tonic_says);
+        assert_eq!(
+            (s.code(), s.message()),
+            (
+                tonic::Code::ResourceExhausted,
+                "grpc: received message larger than max (7 vs. 6)"
+            )
+        );
+        let other = as_grpc_go_status(tonic::Status::out_of_range("seek beyond the height"));
+        assert_eq!(
+            (other.code(), other.message()),
+            (tonic::Code::OutOfRange, "seek beyond the height")
+        );
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
+use sfcbc_fabric::net::as_grpc_go_status;
 use sfcbc_fabric::protos::common::{
     Block, ChannelHeader, Envelope, HeaderType, Payload, SignatureHeader, Status as CommonStatus,
 };
@@ -92,13 +93,20 @@ impl DeliverService {
         tokio::spawn(async move {
             loop {
                 let mut shutdown = this.shutdown.clone();
-                let envelope = tokio::select! {
-                    m = inbound.message() => match m {
-                        Ok(Some(e)) => e,
-                        // The client closed its side, or the stream broke.
-                        Ok(None) | Err(_) => return,
-                    },
+                let next = tokio::select! {
+                    m = inbound.message() => m,
                     _ = shutdown.wait_for(|s| *s) => return,
+                };
+                let envelope = match next {
+                    Ok(Some(e)) => e,
+                    // The client closed its side.
+                    Ok(None) => return,
+                    // A request that cannot be read (over the size limit, a broken stream)
+                    // ends the call with its status, as Fabric's Deliver does.
+                    Err(status) => {
+                        let _ = tx.send(Err(as_grpc_go_status(status))).await;
+                        return;
+                    }
                 };
                 match this.deliver_blocks(kind, &envelope, &tx).await {
                     Some(s) => {

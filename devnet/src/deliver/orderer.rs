@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use sfcbc_fabric::msp::ValidityTime;
+use sfcbc_fabric::net::as_grpc_go_status;
 use sfcbc_fabric::protos::common::{
     ChannelHeader, Envelope, Payload, SignatureHeader, Status as CommonStatus,
 };
@@ -173,7 +174,17 @@ impl AtomicBroadcast for OrdererService {
         let (tx, rx) = mpsc::channel(16);
         let registrar = self.registrar.clone();
         tokio::spawn(async move {
-            while let Ok(Some(envelope)) = inbound.message().await {
+            loop {
+                let envelope = match inbound.message().await {
+                    Ok(Some(envelope)) => envelope,
+                    Ok(None) => return,
+                    // Fabric's Broadcast handler returns the receive error: the call ends
+                    // with its status (RESOURCE_EXHAUSTED for an oversized envelope).
+                    Err(status) => {
+                        let _ = tx.send(Err(as_grpc_go_status(status))).await;
+                        return;
+                    }
+                };
                 let response = match registrar.broadcast(envelope).await {
                     Ok(()) => BroadcastResponse {
                         status: CommonStatus::Success as i32,
@@ -202,12 +213,18 @@ impl AtomicBroadcast for OrdererService {
         tokio::spawn(async move {
             loop {
                 let mut shutdown = this.shutdown.clone();
-                let envelope = tokio::select! {
-                    m = inbound.message() => match m {
-                        Ok(Some(e)) => e,
-                        Ok(None) | Err(_) => return,
-                    },
+                let next = tokio::select! {
+                    m = inbound.message() => m,
                     _ = shutdown.wait_for(|s| *s) => return,
+                };
+                let envelope = match next {
+                    Ok(Some(e)) => e,
+                    Ok(None) => return,
+                    // As Fabric's Deliver: the call ends with the receive error's status.
+                    Err(status) => {
+                        let _ = tx.send(Err(as_grpc_go_status(status))).await;
+                        return;
+                    }
                 };
                 match this.deliver_blocks(&envelope, &tx).await {
                     Some(s) => {
