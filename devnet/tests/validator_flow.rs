@@ -331,8 +331,13 @@ async fn phantom_reads_on_large_ranges_with_merkle_summaries() {
         sfcbc_fabric::protos::protos::ChaincodeAction::decode(prp.extension.as_slice()).unwrap();
     let rw =
         sfcbc_fabric::protos::rwset::TxReadWriteSet::decode(action.results.as_slice()).unwrap();
-    let kv =
-        sfcbc_fabric::protos::kvrwset::KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
+    // the chaincode's namespace, after `_lifecycle` (the definition's sequence read)
+    let ns = rw
+        .ns_rwset
+        .iter()
+        .find(|n| n.namespace != "_lifecycle")
+        .unwrap();
+    let kv = sfcbc_fabric::protos::kvrwset::KvrwSet::decode(ns.rwset.as_slice()).unwrap();
     assert!(matches!(
         kv.range_queries_info[0].reads_info,
         Some(sfcbc_fabric::protos::kvrwset::range_query_info::ReadsInfo::ReadsMerkleHashes(_))
