@@ -125,6 +125,10 @@ fn up(home: &Path, dir: &Path) -> Devnet {
         let _ = stderr.read_to_string(&mut err);
         panic!("devnet up in {} did not get ready:\n{err}", dir.display());
     };
+    assert!(
+        ready["startup_ms"].is_u64(),
+        "the ready report gives the startup time: {ready}"
+    );
     // Nobody reads stderr from here on: drain it so logging never blocks the child.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     Devnet { child, ready }

@@ -39,7 +39,8 @@ const LABEL: &str = "sfcbc_1.0";
 
 #[derive(Debug, Subcommand)]
 pub enum DevnetCmd {
-    /// Start (or resume) a devnet in the foreground; Ctrl-C stops it.
+    /// Start (or resume) a devnet in the foreground; Ctrl-C stops it. Prints how long it took
+    /// to be ready (`startup_ms` with --json).
     #[command(
         after_help = "Examples:\n  sfcbc devnet up\n  sfcbc devnet up --dir /tmp/dn --channels sfc-chain1,sfc-chain2 --tls off\n  sfcbc devnet up --orgs Manager,Org1,Org2 --batch-timeout 200ms --max-message-count 100 --ed25519"
     )]
