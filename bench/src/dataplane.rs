@@ -63,7 +63,7 @@ pub struct Options {
     /// Datagrams in flight for `hash` / `hash+address` chains, whose latency is dominated
     /// by waiting for record commits (the datagrams wait inside the SFs, not in socket
     /// buffers): throughput there is window / latency, so a small window would measure
-    /// the window, not the SFs. At most the SF's `validation.max_in_flight` (512).
+    /// the window, not the SFs. At most the SF's `validation.max_in_flight` (4096).
     pub hash_window: usize,
     /// Payload bytes at the source.
     pub size: usize,
@@ -87,7 +87,7 @@ impl Options {
             messages: 20_000,
             warmup: 200,
             window: 128,
-            hash_window: 512,
+            hash_window: 2048,
             size: 64,
             policies: vec![
                 Validation::None,
@@ -141,6 +141,10 @@ pub struct Detail {
     pub relay_hop_p99_ms: f64,
     /// hop_p50_ms − relay_hop_p50_ms: what the checks and records add per hop.
     pub added_hop_p50_ms: f64,
+    /// Latency pass, p50 per hop (hop 1 first): under hash, hops 2 and 3 hold the previous
+    /// hop's wait for its record to commit.
+    pub per_hop_p50_ms: Vec<f64>,
+    pub per_hop_p99_ms: Vec<f64>,
     /// Per-hop latency during the throughput pass (queueing included).
     pub loaded_hop_p50_ms: f64,
     pub loaded_hop_p99_ms: f64,
@@ -299,6 +303,8 @@ struct Pass {
     dropped: u64,
     msgs_per_s: f64,
     hop_ms: Vec<f64>,
+    /// The same gaps by hop (index 0 = hop 1).
+    by_hop_ms: Vec<Vec<f64>>,
     e2e_ms: Vec<f64>,
 }
 
@@ -402,7 +408,13 @@ async fn drive(
         pass.delivered += 1;
         pb.inc(1);
         last = now;
-        pass.hop_ms.extend(hop_gaps(t, p));
+        for (i, g) in hop_gaps(t, p).into_iter().enumerate() {
+            if pass.by_hop_ms.len() <= i {
+                pass.by_hop_ms.push(Vec::new());
+            }
+            pass.by_hop_ms[i].push(g);
+            pass.hop_ms.push(g);
+        }
         pass.e2e_ms.push((now_nanos - t) as f64 / 1e6);
     }
     reaper.abort();
@@ -423,6 +435,17 @@ async fn drive(
     pass
 }
 
+/// A UDP socket with the buffers an SF asks for (`SfConfig::socket_buffer`), so that the
+/// source, the sink and the relay hops queue bursts exactly as the SFs do.
+async fn bind(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
+    let s = UdpSocket::bind(addr)
+        .await
+        .with_context(|| format!("cannot bind UDP {addr}"))?;
+    sf::forward::set_buffers(&s, SfConfig::new(Vec::new()).socket_buffer)
+        .with_context(|| format!("UDP buffers on {addr}"))?;
+    Ok(s)
+}
+
 /// A free UDP address on `ip`.
 fn free_udp(ip: &str) -> anyhow::Result<SocketAddr> {
     let s = std::net::UdpSocket::bind(format!("{ip}:0"))
@@ -440,7 +463,7 @@ impl Relay {
     async fn start(psiids: &[String], sink: SocketAddr) -> anyhow::Result<Relay> {
         let mut sockets = Vec::new();
         for ip in HOP_IPS {
-            sockets.push(UdpSocket::bind(format!("{ip}:0")).await?);
+            sockets.push(bind(format!("{ip}:0").parse()?).await?);
         }
         let addrs: Vec<SocketAddr> = sockets
             .iter()
@@ -665,8 +688,8 @@ async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<R
         ));
         let chain = plane.chain(policy, src, dst).await?;
         let psiids: Vec<String> = chain.hops.iter().map(|h| h.psiid.clone()).collect();
-        let source = Arc::new(UdpSocket::bind(src).await?);
-        let sink = Arc::new(UdpSocket::bind(dst).await?);
+        let source = Arc::new(bind(src).await?);
+        let sink = Arc::new(bind(dst).await?);
         let sfs = plane.sfs(&chain).await?;
         step.finish_and_clear();
 
@@ -809,6 +832,16 @@ async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<R
             relay_hop_p50_ms: relay_hop.p50_ms,
             relay_hop_p99_ms: relay_hop.p99_ms,
             added_hop_p50_ms: round3(hop.p50_ms - relay_hop.p50_ms),
+            per_hop_p50_ms: sl
+                .by_hop_ms
+                .iter()
+                .map(|v| Summary::of(v.clone()).p50_ms)
+                .collect(),
+            per_hop_p99_ms: sl
+                .by_hop_ms
+                .iter()
+                .map(|v| Summary::of(v.clone()).p99_ms)
+                .collect(),
             loaded_hop_p50_ms: loaded_hop.p50_ms,
             loaded_hop_p99_ms: loaded_hop.p99_ms,
             end_to_end_p50_ms: e2e.p50_ms,

@@ -12,7 +12,7 @@
 //! psiid = "Org1:NameWriter:1"
 //!
 //! [records]
-//! batch_size = 100
+//! batch_size = 1000
 //! batch_interval_ms = 20
 //!
 //! [gateway]
@@ -48,6 +48,11 @@ pub struct SfConfig {
     /// Where to serve `/metrics` and `/healthz`; no HTTP server when absent.
     #[serde(default)]
     pub metrics: Option<SocketAddr>,
+    /// UDP receive and send buffer to ask the kernel for (bytes; Linux caps it at
+    /// `net.core.rmem_max`): room for the bursts a committing batch releases. 0 keeps the
+    /// system default.
+    #[serde(default = "default_socket_buffer")]
+    pub socket_buffer: usize,
     #[serde(default)]
     pub records: RecordsConfig,
     #[serde(default)]
@@ -99,10 +104,10 @@ pub struct RecordsConfig {
 impl Default for RecordsConfig {
     fn default() -> Self {
         Self {
-            batch_size: 100,
+            batch_size: 1000,
             batch_interval_ms: 20,
             queue_capacity: 10_000,
-            max_in_flight: 4,
+            max_in_flight: 8,
             retry_initial_ms: 100,
             retry_max_ms: 5_000,
             drain_timeout_ms: 10_000,
@@ -118,6 +123,10 @@ pub struct ValidationConfig {
     /// How long a datagram waits for the previous hop's `out` record before it is dropped as
     /// `hash-timeout`.
     pub hash_wait_ms: u64,
+    /// How long such a datagram first waits for the previous hop's `HopRecorded` event
+    /// before it asks `CheckIn` (the previous hop forwards once its own peer committed; ours
+    /// usually follows within milliseconds). Capped by `hash_wait_ms`.
+    pub event_wait_ms: u64,
     /// How long a `CheckIn` auth verdict is trusted (credentials change without an event).
     pub auth_ttl_ms: u64,
     /// Recent output hashes of previous hops kept in memory, per hop.
@@ -132,9 +141,10 @@ impl Default for ValidationConfig {
     fn default() -> Self {
         Self {
             hash_wait_ms: 3_000,
+            event_wait_ms: 250,
             auth_ttl_ms: 30_000,
             recent_hashes: 100_000,
-            max_in_flight: 512,
+            max_in_flight: 4096,
             events_retry_max_ms: 5_000,
         }
     }
@@ -160,6 +170,10 @@ pub struct GatewayConfig {
     /// The SFC chaincode's name.
     #[serde(default = "default_chaincode")]
     pub chaincode: String,
+}
+
+fn default_socket_buffer() -> usize {
+    4 << 20
 }
 
 fn default_chaincode() -> String {
@@ -189,6 +203,7 @@ impl SfConfig {
             listen: None,
             function: FunctionConfig::default(),
             metrics: None,
+            socket_buffer: default_socket_buffer(),
             records: RecordsConfig::default(),
             validation: ValidationConfig::default(),
             gateway: None,

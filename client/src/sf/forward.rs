@@ -58,3 +58,14 @@ pub async fn forward(
         })?;
     Ok(to)
 }
+
+/// Asks the kernel for `bytes` of receive and send buffer on `socket`, so that a burst (a
+/// batch of records committing releases its datagrams at once) waits in the socket instead
+/// of being dropped. Linux caps the request at `net.core.rmem_max` / `wmem_max` (and
+/// doubles it for bookkeeping). Returns the receive buffer granted.
+pub fn set_buffers(socket: &UdpSocket, bytes: usize) -> std::io::Result<usize> {
+    let s = socket2::SockRef::from(socket);
+    s.set_recv_buffer_size(bytes)?;
+    s.set_send_buffer_size(bytes)?;
+    s.recv_buffer_size()
+}

@@ -111,6 +111,9 @@ impl HopSnapshot {
 #[derive(Debug, Default)]
 struct State {
     chains: HashMap<String, ChainEntry>,
+    /// Built snapshots by index into `LedgerView::hops`, with when they expire (the auth
+    /// verdict's time-to-live); cleared on every change to `chains`.
+    snaps: HashMap<usize, (Arc<HopSnapshot>, Option<Instant>)>,
     /// (chain, psiid) → recent output hashes recorded by that hop.
     outs: HashMap<(String, String), RecentSet>,
     /// (chain, psiid) of ours → input hashes accepted here.
@@ -166,18 +169,57 @@ impl LedgerView {
         &self.config
     }
 
+    /// Whether the event stream is open and every served chain loaded (what `/healthz`
+    /// says): only then is a hash missing from the view worth waiting for.
+    pub fn following(&self) -> bool {
+        self.metrics.ready.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the state consistent: recover from poisoning.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The served hop `psiid` of `chain`, if its chain is loaded and still has the hop.
-    pub fn snapshot(&self, chain: &str, psiid: &str) -> Option<HopSnapshot> {
-        let st = self.lock();
+    pub fn snapshot(&self, chain: &str, psiid: &str) -> Option<Arc<HopSnapshot>> {
+        let i = self
+            .hops
+            .iter()
+            .position(|h| h.chain == chain && h.psiid == psiid);
+        match i {
+            Some(i) => self.snapshot_at(i),
+            None => self
+                .build_snapshot(&self.lock(), chain, psiid)
+                .map(|(s, _)| Arc::new(s)),
+        }
+    }
+
+    /// The served hop `hops()[i]` (built once per change, shared: this is per datagram).
+    pub fn snapshot_at(&self, i: usize) -> Option<Arc<HopSnapshot>> {
+        let h = self.hops.get(i)?;
+        let mut st = self.lock();
+        if let Some((snap, expires)) = st.snaps.get(&i)
+            && expires.is_none_or(|t| Instant::now() < t)
+        {
+            return Some(snap.clone());
+        }
+        let (snap, expires) = self.build_snapshot(&st, &h.chain, &h.psiid)?;
+        let snap = Arc::new(snap);
+        st.snaps.insert(i, (snap.clone(), expires));
+        Some(snap)
+    }
+
+    fn build_snapshot(
+        &self,
+        st: &State,
+        chain: &str,
+        psiid: &str,
+    ) -> Option<(HopSnapshot, Option<Instant>)> {
         let e = st.chains.get(chain)?;
         let (index, hop) = e.chain.hop(psiid)?;
         let ttl = ms(self.config.auth_ttl_ms);
-        Some(HopSnapshot {
+        let auth = e.auth.as_ref().filter(|(_, at)| at.elapsed() < ttl);
+        let snap = HopSnapshot {
             chain: chain.to_string(),
             version: e.chain.version,
             state: e.chain.state,
@@ -186,14 +228,11 @@ impl LedgerView {
             prev: index.checked_sub(1).map(|i| e.chain.hops[i].clone()),
             next: e.chain.hops.get(index + 1).cloned(),
             classifier: e.chain.classifier.clone(),
-            auth: e
-                .auth
-                .as_ref()
-                .filter(|(_, at)| at.elapsed() < ttl)
-                .map(|(a, _)| a.clone()),
+            auth: auth.map(|(a, _)| a.clone()),
             sources: e.sources.clone(),
             destination: e.destination.clone(),
-        })
+        };
+        Some((snap, auth.map(|(_, at)| *at + ttl)))
     }
 
     /// Whether hop `psiid` of `chain` recorded an output with this hash (seen in events).
@@ -247,6 +286,7 @@ impl LedgerView {
     /// Learns from a `CheckIn` answer.
     pub fn learn(&self, chain: &str, psiid: &str, src: &str, verdict: &Verdict) {
         let mut st = self.lock();
+        st.snaps.clear();
         let Some(e) = st.chains.get_mut(chain) else {
             return;
         };
@@ -282,6 +322,7 @@ impl LedgerView {
             .collect();
         {
             let mut st = self.lock();
+            st.snaps.clear();
             match st.chains.get_mut(&chain.id) {
                 Some(e) if e.chain.version == chain.version => {}
                 Some(e) if e.chain.version > chain.version => {}

@@ -36,6 +36,8 @@ pub struct Metrics {
     validation: HistogramFamily,
     ledger: HistogramFamily,
     pub queue_depth: Gauge,
+    /// Times a datagram waited for room in the full record queue.
+    pub backpressure: Counter,
     records: Family<Labels, Counter>,
     /// Set once the ledger view has loaded the chains; `/healthz` says so.
     pub ready: AtomicBool,
@@ -66,6 +68,7 @@ impl Metrics {
             validation: Family::new_with_constructor(latency_histogram),
             ledger: Family::new_with_constructor(latency_histogram),
             queue_depth: Gauge::default(),
+            backpressure: Counter::default(),
             records: Family::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
@@ -91,6 +94,11 @@ impl Metrics {
             "record_queue_depth",
             "Records and errors waiting to be submitted",
             m.queue_depth.clone(),
+        );
+        registry.register(
+            "record_backpressure",
+            "Times a datagram waited because the record queue was full",
+            m.backpressure.clone(),
         );
         registry.register(
             "records",

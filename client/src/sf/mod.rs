@@ -194,6 +194,14 @@ impl Sf {
                 addr: listen,
                 source,
             })?;
+        if config.socket_buffer > 0
+            && let Err(e) = forward::set_buffers(&socket, config.socket_buffer)
+        {
+            tracing::warn!(
+                "cannot set the UDP buffers to {} bytes: {e}",
+                config.socket_buffer
+            );
+        }
         let local_addr = socket.local_addr().map_err(|source| SfError::Bind {
             addr: listen,
             source,
@@ -277,21 +285,31 @@ impl Sf {
     }
 }
 
-/// The receive loop: one task per datagram, at most `max` at once.
+/// The receive loop. Each datagram is processed right here while it needs nothing from
+/// the ledger (the common case: the view decides, the record is queued); one that waits —
+/// for `CheckIn`, a previous hop's record, its own record's commit, or room in the record
+/// queue — continues as a task of its own. At most `max` datagrams are in process at once;
+/// more wait unread in the socket.
 async fn serve(ctx: Arc<Ctx>, max: usize, mut stop: watch::Receiver<bool>) {
     let permits = Arc::new(Semaphore::new(max));
     let mut tasks = JoinSet::new();
     let mut buf = vec![0u8; 65_536];
     let mut errors = 0u32;
+    let waker = futures::task::noop_waker();
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => tokio::select! {
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                _ = stop.changed() => break,
             },
-            _ = stop.changed() => break,
         };
         let (n, src) = tokio::select! {
+            biased;
+            _ = stop.changed() => break,
             r = ctx.socket.recv_from(&mut buf) => match r {
                 Ok(r) => { errors = 0; r }
                 Err(e) => {
@@ -302,15 +320,23 @@ async fn serve(ctx: Arc<Ctx>, max: usize, mut stop: watch::Receiver<bool>) {
                     continue;
                 }
             },
-            _ = stop.changed() => break,
         };
         ctx.metrics.received.inc();
         let datagram = buf[..n].to_vec();
-        let ctx = ctx.clone();
-        tasks.spawn(async move {
-            process(&ctx, datagram, src).await;
+        let c = ctx.clone();
+        let mut work = Box::pin(async move {
+            process(&c, datagram, src).await;
             drop(permit);
         });
+        // One poll here; whatever is left runs as a task (which polls it again at once,
+        // so any waker the first poll left behind is replaced).
+        if work
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker))
+            .is_pending()
+        {
+            tasks.spawn(work);
+        }
         while tasks.try_join_next().is_some() {}
     }
     // Drain: datagrams in flight finish (they may wait for commits).
@@ -324,7 +350,7 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
     let src = src.to_string();
     let view = &ctx.view;
 
-    let Some((chain, psiid)) = validate::select_hop(view, &src, &input_hash).await else {
+    let Some(i) = validate::select_hop(view, &src, &input_hash).await else {
         ctx.metrics.dropped("config");
         let h = &view.hops()[0];
         let served: Vec<&str> = view.hops().iter().map(|h| h.chain.as_str()).collect();
@@ -346,11 +372,13 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
             .await;
         return;
     };
-    let policy = view
-        .snapshot(&chain, &psiid)
+    let HopRef { chain, psiid, .. } = &view.hops()[i];
+    let snap = view.snapshot_at(i);
+    let policy = snap
+        .as_ref()
         .map(|s| s.hop.validation.as_str())
         .unwrap_or("unknown");
-    let decision = validate::validate(view, &chain, &psiid, &input_hash, &src).await;
+    let decision = validate::validate(view, snap.as_deref(), &input_hash, &src).await;
     ctx.metrics.observe_validation(policy, started.elapsed());
     let next = match decision {
         Err(e) => {
@@ -367,8 +395,8 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
             ctx.metrics.dropped(&reason);
             ctx.recorder
                 .error(
-                    &chain,
-                    &psiid,
+                    chain,
+                    psiid,
                     HopErrorInput {
                         kind,
                         detail,
@@ -382,10 +410,7 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
         Ok(Decision::Pass { next }) => next,
     };
 
-    let fctx = FunctionCtx {
-        chain: &chain,
-        psiid: &psiid,
-    };
+    let fctx = FunctionCtx { chain, psiid };
     let output = match ctx.function.apply(fctx, payload).await {
         Ok(o) => o,
         Err(e) => {
@@ -398,8 +423,8 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
             };
             ctx.recorder
                 .error(
-                    &chain,
-                    &psiid,
+                    chain,
+                    psiid,
                     HopErrorInput {
                         kind: ErrorKind::Config,
                         detail,
@@ -418,11 +443,12 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
         src,
         next: next.address.clone(),
     };
-    let commit_first = view
-        .snapshot(&chain, &psiid)
-        .is_some_and(|s| s.next_checks_hash());
+    // Validated on a snapshot whose next hop checks hashes (at hop 1 that also made our
+    // commit the replay guard), or one does now: commit before forwarding.
+    let commit_first = snap.as_ref().is_some_and(|s| s.next_checks_hash())
+        || view.snapshot_at(i).is_some_and(|s| s.next_checks_hash());
     if commit_first {
-        if let Err(e) = ctx.recorder.record_committed(&chain, &psiid, record).await {
+        if let Err(e) = ctx.recorder.record_committed(chain, psiid, record).await {
             tracing::info!(%chain, %psiid, "not forwarded, record did not commit: {e}");
             ctx.metrics.dropped(match e {
                 RecordFailure::Replay(_) => "replay",
@@ -431,10 +457,17 @@ async fn process(ctx: &Ctx, payload: Vec<u8>, src: SocketAddr) {
             });
             return;
         }
+        send_on(ctx, chain, psiid, &next.address, &output).await;
     } else {
-        ctx.recorder.record(&chain, &psiid, record).await;
+        // Forward first: the record only has to be queued, which waits only when the
+        // queue is full.
+        send_on(ctx, chain, psiid, &next.address, &output).await;
+        ctx.recorder.record(chain, psiid, record).await;
     }
-    match forward::forward(&ctx.socket, &next.address, &output).await {
+}
+
+async fn send_on(ctx: &Ctx, chain: &str, psiid: &str, address: &str, output: &[u8]) {
+    match forward::forward(&ctx.socket, address, output).await {
         Ok(_) => {
             ctx.metrics.forwarded.inc();
         }

@@ -1,9 +1,25 @@
 //! Records on the ledger, asynchronously (DESIGN §5 step 4): hop records are batched per
-//! (chain, hop) into `RecordHops` transactions of up to `batch_size` records or
-//! `batch_interval_ms` of age; every drop is one `RecordError`.
+//! (chain, hop) into `RecordHops` transactions of up to `batch_size` records; every drop is
+//! one `RecordError`.
+//!
+//! When a batch goes:
+//! - full (`batch_size` records): at once, so that under load transactions carry many
+//!   records and the ledger's per-transaction cost is shared;
+//! - a record somebody waits for (commit-before-forward: the next hop validates by hash):
+//!   at once when no transaction of this hop went in the last `batch_interval_ms`, else at
+//!   the end of that interval (a leading-edge throttle). With the interval below the
+//!   orderer's block timeout, the later records still join the block the first one opened,
+//!   so waiting costs no latency, and a busy hop sends one transaction per interval instead
+//!   of one per datagram;
+//! - otherwise `batch_interval_ms` after its first record.
+//!
+//! At most `max_in_flight` transactions are in flight; batches keep growing meanwhile.
 //!
 //! Nothing is lost silently:
-//! - the queue is bounded; when it is full, senders wait (back-pressure up to the socket);
+//! - the queue is bounded (`queue_capacity` records and errors not yet resolved, wherever
+//!   they are: queued, batched or in flight); queuing returns at once while there is room,
+//!   and waits when there is none (back-pressure up to the socket, counted in
+//!   `sfcbc_sf_record_backpressure_total`);
 //! - a peer that is down is retried with exponential back-off;
 //! - a batch refused for a replay (`409 replay: recordsJSON[i]…`, or an MVCC conflict that
 //!   re-endorses into one) is re-submitted without record `i`, which becomes a `replay`
@@ -14,7 +30,7 @@
 //! A record can carry a completion: the SF forwards only after commit when the next hop
 //! validates by hash (its `CheckIn` needs our `out` record).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sfcbc_chaincode::types::{ErrorKind, HopErrorInput, HopRecordInput};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::config::{RecordsConfig, ms};
@@ -113,10 +129,29 @@ pub struct RecordReport {
 /// The sending side; cheap to clone. The recorder finishes when every clone is dropped.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    tx: mpsc::Sender<Job>,
-    /// Queued and unresolved writes, for the queue-depth gauge.
-    pending: Arc<AtomicI64>,
+    tx: mpsc::UnboundedSender<Job>,
+    room: Arc<Room>,
     metrics: Arc<Metrics>,
+}
+
+/// The queue's bound: records and errors admitted and not yet resolved.
+#[derive(Debug)]
+struct Room {
+    pending: AtomicI64,
+    capacity: i64,
+    /// Woken whenever pending records resolve.
+    freed: Notify,
+}
+
+impl Room {
+    /// Takes a place if there is one.
+    fn try_take(&self) -> bool {
+        self.pending
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| {
+                (p < self.capacity).then_some(p + 1)
+            })
+            .is_ok()
+    }
 }
 
 impl Recorder {
@@ -138,39 +173,60 @@ impl Recorder {
         metrics: Arc<Metrics>,
         shutdown: Option<watch::Receiver<bool>>,
     ) -> (Recorder, tokio::task::JoinHandle<RecordReport>) {
-        let (tx, rx) = mpsc::channel(config.queue_capacity);
-        let pending = Arc::new(AtomicI64::new(0));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let spooled = config.spool.as_deref().map(read_spool).unwrap_or_default();
+        // Spooled records count against the bound: senders wait until they are resolved.
+        let room = Arc::new(Room {
+            pending: AtomicI64::new(spooled.len() as i64),
+            capacity: config.queue_capacity as i64,
+            freed: Notify::new(),
+        });
+        metrics.queue_depth.set(spooled.len() as i64);
         let recorder = Recorder {
             tx,
-            pending: pending.clone(),
+            room: room.clone(),
             metrics: metrics.clone(),
         };
-        let spooled = config.spool.as_deref().map(read_spool).unwrap_or_default();
         let worker = Worker {
             ledger,
             config,
             metrics,
-            pending,
+            room,
             report: Arc::new(std::sync::Mutex::new(RecordReport::default())),
         };
         let handle = tokio::spawn(worker.run(rx, spooled, shutdown));
         (recorder, handle)
     }
 
-    /// Waits for room, then queues (cancel-safe: nothing is counted until it is queued).
+    /// Waits for room, then queues. Returns at once while the queue has room; cancel-safe:
+    /// nothing is counted until it is queued.
     async fn send(&self, job: Job) {
-        match self.tx.reserve().await {
-            Ok(permit) => {
-                let n = self.pending.fetch_add(1, Ordering::SeqCst) + 1;
+        if !self.room.try_take() {
+            self.metrics.backpressure.inc();
+            loop {
+                let freed = self.room.freed.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                if self.room.try_take() {
+                    break;
+                }
+                freed.await;
+            }
+        }
+        match self.tx.send(job) {
+            Ok(()) => {
+                let n = self.room.pending.load(Ordering::SeqCst);
                 self.metrics.queue_depth.set(n);
-                permit.send(job);
             }
             // Only after the worker stopped, which it does when every sender is gone.
-            Err(_) => tracing::error!("recorder stopped; record lost: {job:?}"),
+            Err(e) => {
+                self.room.pending.fetch_sub(1, Ordering::SeqCst);
+                tracing::error!("recorder stopped; record lost: {:?}", e.0);
+            }
         }
     }
 
-    /// Queues a hop record (waits while the queue is full).
+    /// Queues a hop record (waits only while the queue is full).
     pub async fn record(&self, chain: &str, psiid: &str, record: HopRecordInput) {
         self.send(Job::Hop {
             chain: chain.into(),
@@ -255,9 +311,15 @@ impl HopItem {
     }
 }
 
+/// Records of one hop on their way into one `RecordHops`.
 struct Batch {
+    key: Key,
     items: Vec<HopItem>,
+    /// Output hashes in the batch: the chaincode refuses a repeat within one transaction.
+    outputs: HashSet<String>,
     since: Instant,
+    /// Somebody waits for a record of this batch to commit.
+    urgent: bool,
 }
 
 #[derive(Clone)]
@@ -265,16 +327,94 @@ struct Worker {
     ledger: Arc<dyn SfLedger>,
     config: RecordsConfig,
     metrics: Arc<Metrics>,
-    pending: Arc<AtomicI64>,
+    room: Arc<Room>,
     report: Arc<std::sync::Mutex<RecordReport>>,
 }
 
 type Key = (String, String);
 
+/// The batches waiting to be submitted, oldest first, and when each hop last submitted.
+#[derive(Default)]
+struct Batches {
+    list: Vec<Batch>,
+    last_submit: HashMap<Key, Instant>,
+}
+
+impl Batches {
+    /// When `b` is due (see the module doc); `closing` flushes everything.
+    fn due(&self, b: &Batch, config: &RecordsConfig, closing: bool) -> Instant {
+        let interval = ms(config.batch_interval_ms);
+        if closing || b.items.len() >= config.batch_size {
+            return b.since;
+        }
+        if b.urgent {
+            return match self.last_submit.get(&b.key) {
+                Some(t) => (*t + interval).max(b.since),
+                None => b.since,
+            };
+        }
+        b.since + interval
+    }
+
+    /// Takes the batches due at `now`, oldest first, at most `room` of them.
+    fn take_due(
+        &mut self,
+        now: Instant,
+        room: usize,
+        config: &RecordsConfig,
+        closing: bool,
+    ) -> Vec<Batch> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.list.len() && out.len() < room {
+            if self.due(&self.list[i], config, closing) <= now {
+                let b = self.list.remove(i);
+                self.last_submit.insert(b.key.clone(), now);
+                out.push(b);
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn next_due(&self, config: &RecordsConfig, closing: bool) -> Option<Instant> {
+        self.list.iter().map(|b| self.due(b, config, closing)).min()
+    }
+
+    /// Adds a record to its hop's open batch, or opens one (full, or holding the same
+    /// output hash: the repeat waits for the next transaction).
+    fn push(&mut self, key: Key, item: HopItem, batch_size: usize) {
+        let open = self.list.iter_mut().rev().find(|b| b.key == key);
+        let batch = match open {
+            Some(b)
+                if b.items.len() < batch_size && !b.outputs.contains(&item.record.output_hash) =>
+            {
+                b
+            }
+            _ => {
+                self.list.push(Batch {
+                    key,
+                    items: Vec::new(),
+                    outputs: HashSet::new(),
+                    since: Instant::now(),
+                    urgent: false,
+                });
+                let last = self.list.len() - 1;
+                &mut self.list[last]
+            }
+        };
+        batch.urgent |= item.done.is_some();
+        batch.outputs.insert(item.record.output_hash.clone());
+        batch.items.push(item);
+    }
+}
+
 impl Worker {
     fn resolved(&self, n: usize) {
-        let left = self.pending.fetch_sub(n as i64, Ordering::SeqCst) - n as i64;
+        let left = self.room.pending.fetch_sub(n as i64, Ordering::SeqCst) - n as i64;
         self.metrics.queue_depth.set(left.max(0));
+        self.room.freed.notify_waiters();
     }
 
     fn count(&self, f: impl FnOnce(&mut RecordReport)) {
@@ -283,44 +423,36 @@ impl Worker {
 
     async fn run(
         self,
-        mut rx: mpsc::Receiver<Job>,
+        mut rx: mpsc::UnboundedReceiver<Job>,
         spooled: Vec<Job>,
         mut shutdown: Option<watch::Receiver<bool>>,
     ) -> RecordReport {
         let (give_up_tx, give_up) = watch::channel(false);
-        let mut batches: HashMap<Key, Batch> = HashMap::new();
+        let mut batches = Batches::default();
         let mut inflight: JoinSet<Vec<Job>> = JoinSet::new();
         let mut leftovers: Vec<Job> = Vec::new();
-        let interval = ms(self.config.batch_interval_ms);
-        let mut queued: std::collections::VecDeque<Job> = spooled.into();
-        self.pending
-            .fetch_add(queued.len() as i64, Ordering::SeqCst);
+        for job in spooled {
+            self.accept(job, &mut batches, &mut inflight, &give_up);
+        }
         let mut open = true;
         let mut drain_deadline: Option<Instant> = None;
+        let max = self.config.max_in_flight;
 
         loop {
-            // Take jobs while there is room in flight (otherwise let the queue fill up).
-            let room = inflight.len() < self.config.max_in_flight;
-            let next_due = batches.values().map(|b| b.since + interval).min();
-            if room && let Some(job) = queued.pop_front() {
-                self.accept(job, &mut batches, &mut inflight, &give_up);
-                continue;
+            // Whatever is due goes, while there is room in flight; the rest keeps growing.
+            let closing = !open;
+            let room = max.saturating_sub(inflight.len());
+            for b in batches.take_due(Instant::now(), room, &self.config, closing) {
+                self.flush(b, &mut inflight, &give_up);
             }
-            if !open && queued.is_empty() && room {
-                // Closed: flush everything that is batched.
-                let keys: Vec<Key> = batches.keys().cloned().collect();
-                for key in keys
-                    .into_iter()
-                    .take(self.config.max_in_flight - inflight.len())
-                {
-                    if let Some(b) = batches.remove(&key) {
-                        self.flush(key, b.items, &mut inflight, &give_up);
-                    }
-                }
-                if batches.is_empty() && inflight.is_empty() {
-                    break;
-                }
+            if closing && batches.list.is_empty() && inflight.is_empty() {
+                break;
             }
+            let next_due = if inflight.len() < max {
+                batches.next_due(&self.config, closing)
+            } else {
+                None
+            };
             let deadline_sleep = async {
                 match drain_deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -329,8 +461,8 @@ impl Worker {
             };
             let due_sleep = async {
                 match next_due {
-                    Some(d) if room => tokio::time::sleep_until(d.into()).await,
-                    _ => std::future::pending().await,
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
                 }
             };
             let shutdown_signal = async {
@@ -347,8 +479,14 @@ impl Worker {
                     // Either way the signal is spent.
                     shutdown = None;
                 }
-                job = rx.recv(), if open && room => match job {
-                    Some(job) => self.accept(job, &mut batches, &mut inflight, &give_up),
+                job = rx.recv(), if open => match job {
+                    Some(job) => {
+                        self.accept(job, &mut batches, &mut inflight, &give_up);
+                        // Take what else is queued without going round the loop for each.
+                        while let Ok(job) = rx.try_recv() {
+                            self.accept(job, &mut batches, &mut inflight, &give_up);
+                        }
+                    }
                     None => {
                         open = false;
                         drain_deadline.get_or_insert_with(|| {
@@ -356,22 +494,7 @@ impl Worker {
                         });
                     }
                 },
-                _ = due_sleep => {
-                    let now = Instant::now();
-                    let due: Vec<Key> = batches
-                        .iter()
-                        .filter(|(_, b)| b.since + interval <= now)
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    for key in due {
-                        if inflight.len() >= self.config.max_in_flight {
-                            break;
-                        }
-                        if let Some(b) = batches.remove(&key) {
-                            self.flush(key, b.items, &mut inflight, &give_up);
-                        }
-                    }
-                }
+                _ = due_sleep => {}
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => {
                     match done {
                         Ok(left) => leftovers.extend(left),
@@ -381,7 +504,7 @@ impl Worker {
                 _ = deadline_sleep => {
                     tracing::warn!(
                         "drain timeout: {} records still unsubmitted",
-                        self.pending.load(Ordering::SeqCst)
+                        self.room.pending.load(Ordering::SeqCst)
                     );
                     let _ = give_up_tx.send(true);
                     // Answer every waiting sender now (NotFlushed), so that the SF's
@@ -391,20 +514,9 @@ impl Worker {
                             leftovers.extend(left.into_iter().map(Job::not_flushed));
                         }
                     }
-                    for (key, b) in batches.drain() {
-                        for item in b.items {
-                            leftovers.push(
-                                Job::Hop {
-                                    chain: key.0.clone(),
-                                    psiid: key.1.clone(),
-                                    record: item.record,
-                                    done: item.done,
-                                }
-                                .not_flushed(),
-                            );
-                        }
+                    for b in batches.list.drain(..) {
+                        leftovers.extend(to_jobs(&b.key.0, &b.key.1, b.items.into_iter()).into_iter().map(Job::not_flushed));
                     }
-                    leftovers.extend(queued.drain(..).map(Job::not_flushed));
                     // Whatever still comes until the last sender is gone goes to the spool.
                     while let Some(job) = rx.recv().await {
                         leftovers.push(job.not_flushed());
@@ -426,7 +538,7 @@ impl Worker {
     fn accept(
         &self,
         job: Job,
-        batches: &mut HashMap<Key, Batch>,
+        batches: &mut Batches,
         inflight: &mut JoinSet<Vec<Job>>,
         give_up: &watch::Receiver<bool>,
     ) {
@@ -436,37 +548,11 @@ impl Worker {
                 psiid,
                 record,
                 done,
-            } => {
-                let key = (chain, psiid);
-                let batch = batches.entry(key.clone()).or_insert_with(|| Batch {
-                    items: Vec::new(),
-                    since: Instant::now(),
-                });
-                // A repeated output hash in one batch is refused by the chaincode (400): the
-                // repeat waits for the next batch.
-                if batch
-                    .items
-                    .iter()
-                    .any(|i| i.record.output_hash == record.output_hash)
-                {
-                    let b = batches.remove(&key).map(|b| b.items).unwrap_or_default();
-                    self.flush(key.clone(), b, inflight, give_up);
-                    batches.insert(
-                        key,
-                        Batch {
-                            items: vec![HopItem { record, done }],
-                            since: Instant::now(),
-                        },
-                    );
-                    return;
-                }
-                batch.items.push(HopItem { record, done });
-                if batch.items.len() >= self.config.batch_size
-                    && let Some(b) = batches.remove(&key)
-                {
-                    self.flush(key, b.items, inflight, give_up);
-                }
-            }
+            } => batches.push(
+                (chain, psiid),
+                HopItem { record, done },
+                self.config.batch_size,
+            ),
             Job::Error {
                 chain,
                 psiid,
@@ -481,17 +567,16 @@ impl Worker {
 
     fn flush(
         &self,
-        key: Key,
-        items: Vec<HopItem>,
+        batch: Batch,
         inflight: &mut JoinSet<Vec<Job>>,
         give_up: &watch::Receiver<bool>,
     ) {
-        if items.is_empty() {
+        if batch.items.is_empty() {
             return;
         }
         let w = self.clone();
         let give_up = give_up.clone();
-        inflight.spawn(async move { w.submit_hops(key, items, give_up).await });
+        inflight.spawn(async move { w.submit_hops(batch.key, batch.items, give_up).await });
     }
 
     /// Sleeps the back-off; false when told to give up meanwhile.
@@ -569,10 +654,8 @@ impl Worker {
                             src: bad.record.src.clone(),
                             input_hash: bad.record.input_hash.clone(),
                         };
+                        // The error takes the record's place in the queue.
                         bad.resolve(Err(RecordFailure::Replay(message)));
-                        self.resolved(1);
-                        // The error takes the record's place in the queue count.
-                        self.pending.fetch_add(1, Ordering::SeqCst);
                         leftovers.extend(
                             self.clone()
                                 .submit_error(chain.clone(), psiid.clone(), error, give_up.clone())

@@ -5,6 +5,11 @@
 //! The view knows the `out` hashes recorded since the SF started (`HopRecorded` events) and
 //! the inputs this SF accepted since then; anything older is `CheckIn`'s to decide. A hash
 //! not yet recorded is waited for, at most `validation.hash_wait_ms` (`hash-timeout`).
+//!
+//! At hop 1, when our record commits before we forward (the next hop validates by hash),
+//! that commit is the ledger's replay guard: `RecordHops` reads `used~` and refuses a used
+//! input (409), and the datagram is then dropped as a `replay` — so no `CheckIn` per
+//! datagram is needed there.
 
 use super::Check;
 use crate::sf::ledger_view::{HopSnapshot, LedgerView};
@@ -17,7 +22,9 @@ pub fn check_out(view: &LedgerView, hop: &HopSnapshot, input_hash: &str) -> Chec
     match &hop.prev {
         Some(prev) if view.has_out(&hop.chain, &prev.psiid, input_hash) => Check::Pass,
         Some(_) => Check::Unknown,
-        // Hop 1: whether the hash is fresh only the ledger's replay guard knows.
+        // Hop 1: whether the hash is fresh only the ledger's replay guard knows; our own
+        // record's commit asks it before the datagram goes on.
+        None if hop.next_checks_hash() => Check::Pass,
         None => Check::Unknown,
     }
 }

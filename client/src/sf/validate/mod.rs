@@ -43,50 +43,73 @@ fn drop(kind: ErrorKind, detail: impl Into<String>) -> Decision {
     }
 }
 
-/// Validates one datagram at hop `psiid` of `chain`. `Err` only when the ledger could not be
-/// asked (the datagram cannot be validated).
+/// Validates one datagram at served hop `hop` (`None`: its chain is not loaded or no longer
+/// has the hop). `Err` only when the ledger could not be asked (the datagram cannot be
+/// validated).
+///
+/// The view decides when it can. A datagram whose previous hop's `out` record is not in the
+/// view yet (the previous hop forwards right after its own peer committed; our peer's event
+/// may come a little later) first waits up to `validation.event_wait_ms` for the event while
+/// the view follows the ledger, then asks `CheckIn`.
 pub async fn validate(
     view: &LedgerView,
-    chain: &str,
-    psiid: &str,
+    hop: Option<&HopSnapshot>,
     input_hash: &str,
     src: &str,
 ) -> Result<Decision, LedgerError> {
-    let Some(hop) = view.snapshot(chain, psiid) else {
+    let Some(hop) = hop else {
         return Ok(drop(
             ErrorKind::Config,
-            format!("hop {psiid} of chain {chain} is not known to this SF (not loaded or removed)"),
+            "the hop is not known to this SF (its chain is not loaded, or no longer has it)",
         ));
     };
     if hop.state == ChainState::Disabled {
         return Ok(drop(
             ErrorKind::Config,
-            format!("chain {chain} is disabled (version {})", hop.version),
+            format!("chain {} is disabled (version {})", hop.chain, hop.version),
         ));
     }
-    let checks = [
-        (ErrorKind::Auth, auth::check(&hop)),
-        (ErrorKind::Source, address::check(&hop, src)),
-        (ErrorKind::Hash, hash::check_out(view, &hop, input_hash)),
-        (
-            ErrorKind::Replay,
-            hash::check_replay(view, &hop, input_hash),
-        ),
-    ];
-    let mut unknown = false;
-    for (kind, check) in checks {
-        match check {
-            Check::Pass => {}
-            // A failure after an unknown might not be the chaincode's first failure; only a
-            // failure with everything before it known is final here.
-            Check::Fail(detail) if !unknown => return Ok(drop(kind, detail)),
-            Check::Fail(_) | Check::Unknown => unknown = true,
+    let wait = ms(view.config().event_wait_ms.min(view.config().hash_wait_ms));
+    let wait_until = Instant::now() + wait;
+    loop {
+        let changes = view.changes();
+        tokio::pin!(changes);
+        changes.as_mut().enable();
+        let out = hash::check_out(view, hop, input_hash);
+        let checks = [
+            (ErrorKind::Auth, auth::check(hop)),
+            (ErrorKind::Source, address::check(hop, src)),
+            (ErrorKind::Hash, out.clone()),
+            (ErrorKind::Replay, hash::check_replay(view, hop, input_hash)),
+        ];
+        let mut unknown = 0;
+        for (kind, check) in &checks {
+            match check {
+                Check::Pass => {}
+                // A failure after an unknown might not be the chaincode's first failure;
+                // only a failure with everything before it known is final here.
+                Check::Fail(detail) if unknown == 0 => return Ok(drop(*kind, detail.clone())),
+                Check::Fail(_) | Check::Unknown => unknown += 1,
+            }
+        }
+        if unknown == 0
+            && let Some(next) = hop.next_hop()
+        {
+            return Ok(accept(view, hop, input_hash, next));
+        }
+        let only_out_missing = unknown == 1 && out == Check::Unknown && hop.prev.is_some();
+        if !(only_out_missing && view.following() && Instant::now() < wait_until) {
+            break;
+        }
+        // Woken by any new `out` hash or chain change; look again.
+        if tokio::time::timeout_at(wait_until.into(), changes)
+            .await
+            .is_err()
+        {
+            break;
         }
     }
-    if !unknown && let Some(next) = hop.next_hop() {
-        return Ok(accept(view, &hop, input_hash, next));
-    }
-    check_in(view, &hop, input_hash, src).await
+    check_in(view, hop, input_hash, src).await
 }
 
 /// Marks the input used (hash policies) and passes; a concurrent duplicate is a replay.
@@ -191,25 +214,20 @@ async fn check_in(
     }
 }
 
-/// Which served hop a datagram from `src` with `input_hash` is for. `None`: it matches no
-/// chain served here (a `config` error).
-pub async fn select_hop(
-    view: &LedgerView,
-    src: &str,
-    input_hash: &str,
-) -> Option<(String, String)> {
+/// Which served hop (index into `view.hops()`) a datagram from `src` with `input_hash` is
+/// for. `None`: it matches no chain served here (a `config` error).
+pub async fn select_hop(view: &LedgerView, src: &str, input_hash: &str) -> Option<usize> {
     let hops = view.hops();
     if hops.len() == 1 {
-        return Some((hops[0].chain.clone(), hops[0].psiid.clone()));
+        return Some(0);
     }
     let deadline = Instant::now() + ms(view.config().hash_wait_ms);
     loop {
         let changes = view.changes();
         tokio::pin!(changes);
         changes.as_mut().enable();
-        let snaps: Vec<HopSnapshot> = hops
-            .iter()
-            .filter_map(|h| view.snapshot(&h.chain, &h.psiid))
+        let snaps: Vec<(usize, std::sync::Arc<HopSnapshot>)> = (0..hops.len())
+            .filter_map(|i| view.snapshot_at(i).map(|s| (i, s)))
             .collect();
         let by_hash = |s: &HopSnapshot| {
             s.hop.validation.checks_hash()
@@ -217,29 +235,28 @@ pub async fn select_hop(
                     .as_ref()
                     .is_some_and(|p| view.has_out(&s.chain, &p.psiid, input_hash))
         };
-        let by_source: Vec<&HopSnapshot> =
-            snaps.iter().filter(|s| address::matches(s, src)).collect();
-        let pick = |s: &HopSnapshot| Some((s.chain.clone(), s.hop.psiid.clone()));
+        let by_source: Vec<&(usize, std::sync::Arc<HopSnapshot>)> = snaps
+            .iter()
+            .filter(|(_, s)| address::matches(s, src))
+            .collect();
         match by_source.len() {
-            1 => return pick(by_source[0]),
+            1 => return Some(by_source[0].0),
             n if n > 1 => {
-                let narrowed: Vec<&&HopSnapshot> =
-                    by_source.iter().filter(|s| by_hash(s)).collect();
+                let narrowed: Vec<_> = by_source.iter().filter(|(_, s)| by_hash(s)).collect();
                 return match narrowed.len() {
-                    1 => pick(narrowed[0]),
-                    _ => pick(by_source[0]),
+                    1 => Some(narrowed[0].0),
+                    _ => Some(by_source[0].0),
                 };
             }
             _ => {}
         }
-        let hashed: Vec<&HopSnapshot> = snaps.iter().filter(|s| by_hash(s)).collect();
-        if let Some(s) = hashed.first() {
-            return pick(s);
+        if let Some((i, _)) = snaps.iter().find(|(_, s)| by_hash(s)) {
+            return Some(*i);
         }
         // Only a hash-validating hop (not the first) can still claim it: wait for records.
         let can_wait = snaps
             .iter()
-            .any(|s| s.hop.validation.checks_hash() && s.prev.is_some());
+            .any(|(_, s)| s.hop.validation.checks_hash() && s.prev.is_some());
         if !can_wait
             || tokio::time::timeout_at(deadline.into(), changes)
                 .await
