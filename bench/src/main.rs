@@ -30,6 +30,10 @@ struct Cli {
     /// No progress bars or notes (the summary table and the JSON path still print).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Name of the JSON file written in --out (default: devnet.json, fabric-real.json or
+    /// dataplane.json), e.g. to keep a run with other settings apart.
+    #[arg(long, global = true, value_parser = parse_file)]
+    file: Option<String>,
     /// Print the report as JSON on stdout instead of the summary table (the file is
     /// written either way).
     #[arg(long, global = true)]
@@ -99,9 +103,6 @@ enum Bench {
         /// Transactions in flight (workers), comma-separated.
         #[arg(long, value_delimiter = ',')]
         concurrency: Option<Vec<usize>>,
-        /// Name of the JSON file written in --out.
-        #[arg(long, default_value = "fabric-real.json")]
-        file: String,
     },
     /// Messages/s and per-hop latency through a 3-hop SF chain per validation policy,
     /// against a plain UDP relay chain.
@@ -167,6 +168,21 @@ fn load_options(
     Ok(load)
 }
 
+fn parse_file(s: &str) -> Result<String, String> {
+    let ok = s.len() > 5
+        && s.ends_with(".json")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !s.starts_with('.');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?}: a file name ending in .json (letters, digits, - _ .); it goes in --out"
+        ))
+    }
+}
+
 fn parse_org(s: &str) -> Result<String, String> {
     let s = s.trim();
     let ok = s.len() <= 32
@@ -225,7 +241,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             finish(
                 cli.json,
                 &cli.out,
-                "devnet.json",
+                cli.file.as_deref().unwrap_or("devnet.json"),
                 &report,
                 devnet::summary(&report),
                 footer,
@@ -239,12 +255,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             chaincodes,
             duration,
             concurrency,
-            file,
         } => {
-            anyhow::ensure!(
-                file.ends_with(".json") && !file.contains('/') && file.len() > 5,
-                "--file must be a file name ending in .json (it goes in --out)"
-            );
             let mut o =
                 fabric::Options::new(profile, load_options(cli.quick, duration, concurrency)?);
             o.identity = identity;
@@ -267,7 +278,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             finish(
                 cli.json,
                 &cli.out,
-                &file,
+                cli.file.as_deref().unwrap_or("fabric-real.json"),
                 &report,
                 fabric::summary(&report),
                 footer,
@@ -320,7 +331,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             finish(
                 cli.json,
                 &cli.out,
-                "dataplane.json",
+                cli.file.as_deref().unwrap_or("dataplane.json"),
                 &report,
                 dataplane::summary(&report),
                 footer,

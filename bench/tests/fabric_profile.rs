@@ -296,6 +296,8 @@ async fn devnet_bench_takes_the_real_channels_members() {
         "--out",
         out,
         "devnet",
+        "--file",
+        "devnet-vs-fabric.json",
         "--orgs",
         "Manager,Org1,Org2,Org3",
         "--policies",
@@ -307,7 +309,9 @@ async fn devnet_bench_takes_the_real_channels_members() {
     ])
     .await;
     assert!(o.status.success(), "{}", text(&o));
-    let v = read(dir.path(), "devnet.json");
+    // --file keeps this run apart from the standard devnet.json.
+    assert!(!dir.path().join("devnet.json").exists());
+    let v = read(dir.path(), "devnet-vs-fabric.json");
     let n = &v["network"];
     assert_eq!(
         n["orgs"],

@@ -14,7 +14,9 @@
 #    `sfcbc-ccaas serve --contract kv`; profile.sh;
 # 4. sfcbc-bench fabric --profile ... --chaincodes one=kv_one,2of3=kv_2of3 → OUT/fabric-real.json;
 # 5. stops the real network (the machine has 2 cores), then sfcbc-bench devnet with the same
-#    members (4 peers), BatchTimeout, MaxMessageCount, concurrency and duration → OUT/devnet.json;
+#    members (4 peers), BatchTimeout, MaxMessageCount, concurrency and duration →
+#    OUT/devnet-vs-fabric.json (devnet.json's shape; devnet.json itself, the standard devnet
+#    run, is left alone);
 # 6. OUT/fabric-vs-devnet.json: per (policy, concurrency) both figures and devnet/real.
 #
 # Fails only on errors — a build, the network, a run that committed nothing, settings that
@@ -141,12 +143,12 @@ say "sfcbc-bench fabric: concurrency $CONCURRENCY, $DURATION s each, through Org
   --concurrency "$CONCURRENCY" --duration "$DURATION" | tee "$WORK/fabric.txt" || fail "sfcbc-bench fabric"
 bash "$F/down.sh" >/dev/null 2>&1
 say "real network stopped; sfcbc-bench devnet with the same settings"
-"$BENCH" --quiet --out "$OUT" devnet --orgs Manager,Org1,Org2,Org3 --policies one,2of3 --batch-timeout-ms "$BATCH_TIMEOUT_MS" \
+"$BENCH" --quiet --out "$OUT" --file devnet-vs-fabric.json devnet --orgs Manager,Org1,Org2,Org3 --policies one,2of3 --batch-timeout-ms "$BATCH_TIMEOUT_MS" \
   --max-message-count "$MAX_MESSAGE_COUNT" --concurrency "$CONCURRENCY" --duration "$DURATION" \
   | tee "$WORK/devnet.txt" || fail "sfcbc-bench devnet"
 
 # ------------------------------------------------------------------ compare
-python3 - "$OUT/fabric-real.json" "$OUT/devnet.json" "$OUT/fabric-vs-devnet.json" <<'PY' || fail "comparison (see above)"
+python3 - "$OUT/fabric-real.json" "$OUT/devnet-vs-fabric.json" "$OUT/fabric-vs-devnet.json" <<'PY' || fail "comparison (see above)"
 import json, sys
 real, dev = (json.load(open(p)) for p in sys.argv[1:3])
 errors = []
@@ -207,6 +209,6 @@ if errors:
     print("errors:\n  " + "\n  ".join(errors))
     sys.exit(1)
 PY
-say "wrote $OUT/fabric-real.json, $OUT/devnet.json, $OUT/fabric-vs-devnet.json"
+say "wrote $OUT/fabric-real.json, $OUT/devnet-vs-fabric.json, $OUT/fabric-vs-devnet.json"
 say "REAL-FABRIC BENCH OK in $(($(date +%s) - T0)) s (Fabric $FABRIC_VERSION)"
 echo "REAL-FABRIC BENCH OK"
