@@ -1021,6 +1021,80 @@ async fn gateway_events(
     Ok(out)
 }
 
+/// What qscc answers about the script's blocks and transactions, as comparisons with what
+/// `Deliver` returned (block numbers and hashes themselves differ between networks).
+async fn qscc_view(
+    network: &Network,
+    blocks: &[Block],
+    steps: &[StepOutcome],
+    labels: &HashMap<String, String>,
+) -> anyhow::Result<Value> {
+    use sfcbc_fabric::protos::common::BlockchainInfo;
+    use sfcbc_fabric::protos::protos::ProcessedTransaction;
+    let qscc = network.contract("qscc");
+    let ch = network.name().to_owned();
+    let call = |f: &'static str, arg: Vec<u8>| {
+        let qscc = qscc.clone();
+        let ch = ch.clone();
+        async move {
+            qscc.evaluate_transaction(f, &[ch.as_bytes(), arg.as_slice()])
+                .await
+        }
+    };
+    let Some(last) = blocks.last() else {
+        return Ok(Value::Null);
+    };
+    let last_num = last.header.as_ref().map_or(0, |h| h.number);
+    let last_hash = sfcbc_devnet::block::block_hash(last).to_vec();
+    let info = BlockchainInfo::decode(call("GetChainInfo", Vec::new()).await?.as_slice())?;
+    let by_number = Block::decode(
+        call("GetBlockByNumber", last_num.to_string().into_bytes())
+            .await?
+            .as_slice(),
+    )?;
+    let by_hash = Block::decode(call("GetBlockByHash", last_hash.clone()).await?.as_slice())?;
+    let mut txs = Vec::new();
+    for s in steps {
+        let Some(tx) = &s.tx_id else { continue };
+        let Some(delivered) = blocks.iter().find(|b| {
+            b.data
+                .as_ref()
+                .is_some_and(|d| d.data.iter().any(|e| tx_id_of(e).as_ref() == Some(tx)))
+        }) else {
+            continue;
+        };
+        let code = match call("GetTransactionByID", tx.clone().into_bytes()).await {
+            Ok(b) => ProcessedTransaction::decode(b.as_slice())
+                .ok()
+                .and_then(|p| TxValidationCode::try_from(p.validation_code).ok())
+                .map_or_else(|| "?".to_owned(), |c| c.as_str_name().to_owned()),
+            Err(e) => format!("error {:?}", refusal(&e).grpc),
+        };
+        let same_block = match call("GetBlockByTxID", tx.clone().into_bytes()).await {
+            Ok(b) => Block::decode(b.as_slice()).is_ok_and(|b| &b == delivered),
+            Err(_) => false,
+        };
+        txs.push(json!({
+            "step": labels.get(tx).cloned().unwrap_or_else(|| s.label.clone()),
+            "transaction_by_id": code,
+            "block_by_tx_id_is_the_delivered_block": same_block,
+        }));
+    }
+    let unknown = call("GetTransactionByID", b"no-such-tx".to_vec())
+        .await
+        .err()
+        .map(|e| refusal(&e).grpc);
+    Ok(json!({
+        "chain_info_height_is_last_block_plus_one": info.height == last_num + 1,
+        "chain_info_current_hash_is_last_block_hash": info.current_block_hash == last_hash,
+        "chain_info_previous_hash_is_last_blocks_previous": last.header.as_ref().is_some_and(|h| h.previous_hash == info.previous_block_hash),
+        "block_by_number_is_the_delivered_block": &by_number == last,
+        "block_by_hash_is_the_delivered_block": &by_hash == last,
+        "transactions": txs,
+        "unknown_tx_id": unknown,
+    }))
+}
+
 fn tx_id_of(env: &[u8]) -> Option<String> {
     sfcbc_client::ui::blocks::headers(env).map(|(ch, _)| ch.tx_id)
 }
@@ -1154,8 +1228,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .filter(|t| t["validation"] == "VALID" && !t["event"].is_null())
         .count();
     let events = gateway_events(&reader, &d.chaincode, first, expected_events, &labels).await?;
+    let qscc = qscc_view(&reader, &blocks, &d.steps, &labels).await?;
     let out = json!({
         "script": "sfcbc fidelity v1",
+        "qscc": qscc,
         "channel": args.channel,
         "steps": steps,
         "transactions": txs,
