@@ -1026,7 +1026,6 @@ async fn gateway_events(
 async fn qscc_view(
     network: &Network,
     blocks: &[Block],
-    steps: &[StepOutcome],
     labels: &HashMap<String, String>,
 ) -> anyhow::Result<Value> {
     use sfcbc_fabric::protos::common::BlockchainInfo;
@@ -1053,14 +1052,23 @@ async fn qscc_view(
             .as_slice(),
     )?;
     let by_hash = Block::decode(call("GetBlockByHash", last_hash.clone()).await?.as_slice())?;
+    // Each tx id once, in block order (where it first appears).
     let mut txs = Vec::new();
-    for s in steps {
-        let Some(tx) = &s.tx_id else { continue };
-        let Some(delivered) = blocks.iter().find(|b| {
+    let mut seen = std::collections::HashSet::new();
+    let in_order: Vec<(String, &Block)> = blocks
+        .iter()
+        .flat_map(|b| {
             b.data
                 .as_ref()
-                .is_some_and(|d| d.data.iter().any(|e| tx_id_of(e).as_ref() == Some(tx)))
-        }) else {
+                .map(|d| d.data.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(move |e| tx_id_of(e).map(|t| (t, b)))
+        })
+        .filter(|(t, _)| seen.insert(t.clone()))
+        .collect();
+    for (tx, delivered) in &in_order {
+        let Some(label) = labels.get(tx) else {
             continue;
         };
         let code = match call("GetTransactionByID", tx.clone().into_bytes()).await {
@@ -1071,11 +1079,11 @@ async fn qscc_view(
             Err(e) => format!("error {:?}", refusal(&e).grpc),
         };
         let same_block = match call("GetBlockByTxID", tx.clone().into_bytes()).await {
-            Ok(b) => Block::decode(b.as_slice()).is_ok_and(|b| &b == delivered),
+            Ok(b) => Block::decode(b.as_slice()).is_ok_and(|b| &b == *delivered),
             Err(_) => false,
         };
         txs.push(json!({
-            "step": labels.get(tx).cloned().unwrap_or_else(|| s.label.clone()),
+            "step": label,
             "transaction_by_id": code,
             "block_by_tx_id_is_the_delivered_block": same_block,
         }));
@@ -1228,7 +1236,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .filter(|t| t["validation"] == "VALID" && !t["event"].is_null())
         .count();
     let events = gateway_events(&reader, &d.chaincode, first, expected_events, &labels).await?;
-    let qscc = qscc_view(&reader, &blocks, &d.steps, &labels).await?;
+    let qscc = qscc_view(&reader, &blocks, &labels).await?;
     let out = json!({
         "script": "sfcbc fidelity v1",
         "qscc": qscc,
