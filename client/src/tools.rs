@@ -180,6 +180,9 @@ pub async fn send(
     Ok(report)
 }
 
+/// The sink's UDP receive buffer request (as an SF's default `socket_buffer`).
+const SINK_BUFFER: usize = 4 << 20;
+
 /// `sfcbc sink`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,6 +241,10 @@ impl Sink {
         let socket = UdpSocket::bind(config.listen)
             .await
             .map_err(io(format!("cannot bind the sink on {}", config.listen)))?;
+        // Room for the bursts a hop releases when a batch of its records commits.
+        if let Err(e) = crate::sf::forward::set_buffers(&socket, SINK_BUFFER) {
+            tracing::warn!("cannot enlarge the sink's receive buffer: {e}");
+        }
         Ok(Sink { socket, config })
     }
 

@@ -20,7 +20,7 @@ use super::{Ctx, output, shutdown_signal};
 pub enum SfCmd {
     /// Run an SF until SIGINT/SIGTERM (then drain and flush its records).
     #[command(
-        after_help = "Examples:\n  sfcbc -i User1@Org1 sf run --config sf.toml\n  sfcbc -i User1@Org1 sf run --chain chain1 --psiid Org1:NameWriter:1\n\nsf.toml: see client/src/sf/config.rs (hops, listen, function, records, validation, gateway)."
+        after_help = "Examples:\n  sfcbc -i User1@Org1 sf run --config sf.toml\n  sfcbc -i User1@Org1 sf run --chain chain1 --psiid Org1:NameWriter:1 --batch-size 500\n\nsf.toml: see client/src/sf/config.rs (hops, listen, function, records, validation, gateway)."
     )]
     Run(SfRunArgs),
 }
@@ -41,6 +41,13 @@ pub struct SfRunArgs {
     /// Serve /metrics and /healthz here.
     #[arg(long)]
     pub metrics: Option<SocketAddr>,
+    /// Records per RecordHops transaction, 1..=1000 (overrides `records.batch_size`).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Longest wait before a batch of records is submitted, ms (overrides
+    /// `records.batch_interval_ms`; keep it below the channel's BatchTimeout).
+    #[arg(long)]
+    pub batch_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +148,13 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
     if a.metrics.is_some() {
         config.metrics = a.metrics;
     }
+    if let Some(n) = a.batch_size {
+        config.records.batch_size = n;
+    }
+    if let Some(ms) = a.batch_interval_ms {
+        config.records.batch_interval_ms = ms;
+    }
+    config.check()?;
     if config.gateway.is_none() {
         let p = ctx.profile()?;
         let channel = ctx.channel(&p, Some(&config.hops[0].chain))?;

@@ -125,7 +125,8 @@ pub struct ValidationConfig {
     pub hash_wait_ms: u64,
     /// How long such a datagram first waits for the previous hop's `HopRecorded` event
     /// before it asks `CheckIn` (the previous hop forwards once its own peer committed; ours
-    /// usually follows within milliseconds). Capped by `hash_wait_ms`.
+    /// usually follows within milliseconds, but lags further behind under load, when a
+    /// `CheckIn` would only add to it). Capped by `hash_wait_ms`.
     pub event_wait_ms: u64,
     /// How long a `CheckIn` auth verdict is trusted (credentials change without an event).
     pub auth_ttl_ms: u64,
@@ -141,7 +142,7 @@ impl Default for ValidationConfig {
     fn default() -> Self {
         Self {
             hash_wait_ms: 3_000,
-            event_wait_ms: 250,
+            event_wait_ms: 1_000,
             auth_ttl_ms: 30_000,
             recent_hashes: 100_000,
             max_in_flight: 4096,
