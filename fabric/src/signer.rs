@@ -37,6 +37,13 @@ pub struct EcdsaP256Key {
     ring: Arc<ring::signature::EcdsaKeyPair>,
 }
 
+impl std::fmt::Debug for EcdsaP256Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.write_str("EcdsaP256Key(..)")
+    }
+}
+
 impl EcdsaP256Key {
     fn new(key: p256::ecdsa::SigningKey) -> Result<Self, CryptoError> {
         let public = key.verifying_key().to_encoded_point(false);
@@ -96,12 +103,10 @@ impl std::fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// A fresh random P-256 key.
     pub fn generate_p256() -> Self {
-        // A scalar p256 generated is in range, so ring takes it; retry otherwise.
-        loop {
-            if let Ok(k) = EcdsaP256Key::new(p256::ecdsa::SigningKey::random(&mut OsRng)) {
-                return Self::EcdsaP256(k);
-            }
-        }
+        Self::EcdsaP256(
+            EcdsaP256Key::new(p256::ecdsa::SigningKey::random(&mut OsRng))
+                .expect("ring accepts every valid P-256 scalar, and p256 generates only those"),
+        )
     }
 
     /// A fresh random Ed25519 key.
