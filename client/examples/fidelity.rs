@@ -31,7 +31,9 @@ use sfcbc_client::{Contract, EventsOptions, Gateway, Network, Proposal, Transact
 use sfcbc_fabric::protos::common::{Block, Envelope, HeaderType};
 use sfcbc_fabric::protos::kvrwset::range_query_info::ReadsInfo;
 use sfcbc_fabric::protos::kvrwset::{HashedRwSet, KvrwSet, Version};
-use sfcbc_fabric::protos::protos::{ChaincodeEvent, TxValidationCode, filtered_transaction};
+use sfcbc_fabric::protos::protos::{
+    BlockAndPrivateData, ChaincodeEvent, TxValidationCode, filtered_transaction,
+};
 use sfcbc_fabric::protos::rwset::TxReadWriteSet;
 use sha2::{Digest as _, Sha256};
 
@@ -134,6 +136,11 @@ struct Driver {
     last_block: Option<u64>,
     /// Every proposal endorsed, by tx id (signed once endorsed), to endorse one again.
     proposals: HashMap<String, Proposal>,
+    /// The channel height before the script: its first block.
+    first_block: u64,
+    /// What `DeliverWithPrivateData` gave each SP org's user through its own peer:
+    /// (org, blocks with their private data, or the refusal).
+    private_views: Vec<(String, Result<Vec<BlockAndPrivateData>, Refusal>)>,
 }
 
 impl Driver {
@@ -170,6 +177,41 @@ impl Driver {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
+        }
+        Ok(())
+    }
+
+    /// Each SP's user reads the script's blocks so far with private data through its own
+    /// peer (`DeliverWithPrivateData`): what it gets must be what its org may see.
+    async fn read_private_views(&mut self) -> anyhow::Result<()> {
+        let Some(last) = self.last_block else {
+            return Ok(());
+        };
+        for org in ["Org1", "Org2", "Org3"] {
+            self.sync(&[org]).await?;
+            let net = self.network(org)?;
+            let res = async {
+                let mut ev = net
+                    .block_and_private_data_events(EventsOptions::start_block(self.first_block))
+                    .await?;
+                let mut out = Vec::new();
+                while let Some(b) = ev.next().await {
+                    let b = b?;
+                    let n = b
+                        .block
+                        .as_ref()
+                        .and_then(|b| b.header.as_ref())
+                        .map_or(0, |h| h.number);
+                    out.push(b);
+                    if n >= last {
+                        break;
+                    }
+                }
+                Ok::<_, sfcbc_client::Error>(out)
+            }
+            .await
+            .map_err(|e| refusal(&e));
+            self.private_views.push((org.to_owned(), res));
         }
         Ok(())
     }
@@ -665,6 +707,7 @@ async fn run_script(d: &mut Driver, chain: &str) -> anyhow::Result<()> {
         &[],
     )
     .await?;
+    d.read_private_views().await?;
     // A private write endorsed by an org outside the collection's endorsement policy: the
     // gateway sends it where told, the committing peers invalidate it. Late in the script:
     // on real Fabric the collection's member peer (Org2) then waits pullRetryThreshold
@@ -1103,6 +1146,61 @@ async fn qscc_view(
     }))
 }
 
+/// The private data each org's user received, per transaction in block order: collection,
+/// key and value (normalized JSON).
+fn describe_private_views(
+    views: &[(String, Result<Vec<BlockAndPrivateData>, Refusal>)],
+    labels: &HashMap<String, String>,
+) -> Value {
+    let mut out = serde_json::Map::new();
+    for (org, res) in views {
+        let v = match res {
+            Err(r) => json!({"refused": {"at": r.step, "grpc": r.grpc}}),
+            Ok(blocks) => {
+                let mut txs = Vec::new();
+                for b in blocks {
+                    let envs = b
+                        .block
+                        .as_ref()
+                        .and_then(|b| b.data.as_ref())
+                        .map(|d| d.data.as_slice())
+                        .unwrap_or_default();
+                    let mut idx: Vec<&u64> = b.private_data_map.keys().collect();
+                    idx.sort();
+                    for i in idx {
+                        let step = usize::try_from(*i)
+                            .ok()
+                            .and_then(|i| envs.get(i))
+                            .and_then(|e| tx_id_of(e))
+                            .and_then(|t| labels.get(&t).cloned())
+                            .unwrap_or_else(|| "<not the script's>".into());
+                        let mut writes = Vec::new();
+                        for ns in &b.private_data_map[i].ns_pvt_rwset {
+                            for c in &ns.collection_pvt_rwset {
+                                let kv = KvrwSet::decode(c.rwset.as_slice()).unwrap_or_default();
+                                for w in &kv.writes {
+                                    writes.push(json!({
+                                        "namespace": ns.namespace,
+                                        "collection": c.collection_name,
+                                        "key": norm_text(&w.key, labels),
+                                        "delete": w.is_delete,
+                                        "value": norm_bytes(&w.value, labels),
+                                    }));
+                                }
+                            }
+                        }
+                        writes.sort_by_key(Value::to_string);
+                        txs.push(json!({"step": step, "writes": writes}));
+                    }
+                }
+                json!({"transactions": txs})
+            }
+        };
+        out.insert(org.clone(), v);
+    }
+    Value::Object(out)
+}
+
 fn tx_id_of(env: &[u8]) -> Option<String> {
     sfcbc_client::ui::blocks::headers(env).map(|(ch, _)| ch.tx_id)
 }
@@ -1135,12 +1233,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         private_keys: HashMap::new(),
         last_block: None,
         proposals: HashMap::new(),
+        first_block: 0,
+        private_views: Vec::new(),
     };
     // Blocks are read through the manager's peer, a member of every channel.
     let reader = d.network("Manager")?;
     let first = sfcbc_client::ui::blocks::height(&reader)
         .await
         .context("channel height before the script (qscc GetChainInfo)")?;
+    d.first_block = first;
     run_script(&mut d, &args.chain).await?;
     d.sync(&["Manager"]).await?;
     let blocks = read_blocks(&reader, first).await?;
@@ -1240,6 +1341,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let out = json!({
         "script": "sfcbc fidelity v1",
         "qscc": qscc,
+        "private_data_delivered": describe_private_views(&d.private_views, &labels),
         "channel": args.channel,
         "steps": steps,
         "transactions": txs,
