@@ -1,8 +1,7 @@
-//! Shared set-up for the web UI's tests (included with `#[path]` by `ui_api.rs` and by the
-//! `ui_devnet` example the browser tests drive): a devnet in this process with the SFC
-//! chaincode served by a real sfcbc-ccaas server, its client profile, the UI server on a
-//! loopback port, and "traffic" — hop records and errors submitted as each hop's SP, as SFs
-//! would.
+//! Shared set-up for the web UI's API tests (included with `#[path]` by `ui_api.rs`): a devnet
+//! in this process with the SFC chaincode served by a real sfcbc-ccaas server, its client
+//! profile, the UI server on a loopback port, and hop records and errors submitted as each
+//! hop's SP. The browser test (tests/ui/run.sh) drives the real data plane instead.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
