@@ -33,6 +33,8 @@ pub struct SfRunArgs {
     /// Serve this chain's hop (instead of a config file).
     #[arg(long, requires = "psiid", conflicts_with = "config")]
     pub chain: Option<String>,
+    /// The hop this SF serves, as the chain names it (`ORG:FUNCTION:INSTANCE`, e.g.
+    /// `Org1:NameWriter:1`); the signing identity must belong to that hop's SP.
     #[arg(long, requires = "chain")]
     pub psiid: Option<String>,
     /// UDP listen address (default: the hop's registered address).
@@ -74,6 +76,7 @@ pub struct SendArgs {
     /// The classifier or hop 1.
     #[arg(long)]
     pub to: String,
+    /// How many datagrams to send.
     #[arg(long, default_value_t = 1)]
     pub count: u64,
     /// Datagrams per second (0: as fast as possible).
