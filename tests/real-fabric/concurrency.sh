@@ -74,17 +74,7 @@ on_exit() {
 trap on_exit EXIT
 
 # ------------------------------------------------------------------ build
-say "building Fabric (fabric-real/build.sh)"
-bash "$S/build.sh" >"$WORK/build-fabric.log" 2>&1 || { tail -30 "$WORK/build-fabric.log"; fail "fabric build"; }
-FH="${FABRIC_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/fabric-real}"
-export FABRIC_BIN="$FH/bin" FABRIC_CONFIG="$FH/config" CCAAS_BUILDER="$FH/builders/ccaas"
-say "building sfcbc-ccaas and sfcbc"
-(cd "$ROOT" && cargo build -q -p sfcbc-ccaas --bin sfcbc-ccaas && cargo build -q -p sfcbc-client --bin sfcbc) \
-  || fail "cargo build"
-TGT="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-export SFCBC_CCAAS="$TGT/sfcbc-ccaas"
-SFCBC="$TGT/sfcbc"
-[[ -x "$SFCBC_CCAAS" && -x "$SFCBC" ]] || fail "no binaries in $TGT"
+build_all
 
 # ------------------------------------------------------------------ network (as network.sh)
 F="$ROOT/network/fabric"

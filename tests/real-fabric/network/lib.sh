@@ -46,6 +46,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'FAILED="interrupted"; exit 130' INT TERM
 
+# build_all: Fabric from the harness $S (cached after the first run), then debug builds of
+# sfcbc-ccaas and sfcbc; exports FABRIC_BIN, FABRIC_CONFIG, CCAAS_BUILDER, SFCBC_CCAAS and
+# sets SFCBC.
+build_all() {
+  say "building Fabric (fabric-real/build.sh)"
+  bash "$S/build.sh" >"$WORK/build-fabric.log" 2>&1 || { tail -30 "$WORK/build-fabric.log"; fail "fabric build"; }
+  local fh="${FABRIC_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/fabric-real}"
+  export FABRIC_BIN="$fh/bin" FABRIC_CONFIG="$fh/config" CCAAS_BUILDER="$fh/builders/ccaas"
+  say "building sfcbc-ccaas and sfcbc"
+  (cd "$ROOT" && cargo build -q -p sfcbc-ccaas --bin sfcbc-ccaas && cargo build -q -p sfcbc-client --bin sfcbc) \
+    || fail "cargo build"
+  local tgt="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+  export SFCBC_CCAAS="$tgt/sfcbc-ccaas"
+  SFCBC="$tgt/sfcbc"
+  [[ -x "$SFCBC_CCAAS" && -x "$SFCBC" ]] || fail "no binaries in $tgt"
+}
+
 # cli ARGS...: sfcbc --profile $PROFILE ARGS, output + a last line "__rc=N"; never fails.
 cli() {
   local rc=0 out
