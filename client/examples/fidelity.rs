@@ -25,7 +25,7 @@ use clap::Parser;
 use prost::Message as _;
 use serde_json::{Value, json};
 use sfcbc_chaincode::keys;
-use sfcbc_chaincode::types::{ChainSpec, Endpoint, ErrorKind, HopErrorInput, HopRecordInput};
+use sfcbc_chaincode::types::{ChainSpec, ErrorKind, HopErrorInput, HopRecordInput};
 use sfcbc_client::profile::Profile;
 use sfcbc_client::{Contract, EventsOptions, Gateway, Network, Proposal, Transaction};
 use sfcbc_fabric::protos::common::{Block, Envelope, HeaderType};
@@ -424,48 +424,32 @@ async fn run_script(d: &mut Driver, chain: &str) -> anyhow::Result<()> {
         )
         .await?;
     }
-    d.step(
-        "share-auth-org1",
-        "Tenant1",
-        "ShareAuth",
-        &[chain, HOP1],
-        &[
-            ("account", b"acct-org1".to_vec()),
-            ("secret", b"pw-acct-org1".to_vec()),
-            ("salt", salt()),
-        ],
-        &["Org1MSP"],
-    )
-    .await?;
-    d.step(
-        "share-auth-org2",
-        "Tenant1",
-        "ShareAuth",
-        &[chain, HOP2],
-        &[
-            ("account", b"acct-org2".to_vec()),
-            ("secret", b"pw-acct-org2".to_vec()),
-            ("salt", salt()),
-        ],
-        &["Org2MSP"],
-    )
-    .await?;
-    let src = Endpoint {
-        source: Some("127.0.0.1:4000".into()),
-        destination: None,
-    };
+    for (label, hop, org) in [
+        ("share-auth-org1", HOP1, "Org1"),
+        ("share-auth-org2", HOP2, "Org2"),
+    ] {
+        let acct = format!("acct-{}", org.to_lowercase());
+        let msp = format!("{org}MSP");
+        d.step(
+            label,
+            "Tenant1",
+            "ShareAuth",
+            &[chain, hop],
+            &[
+                ("account", acct.clone().into_bytes()),
+                ("secret", format!("pw-{acct}").into_bytes()),
+                ("salt", salt()),
+            ],
+            &[&msp],
+        )
+        .await?;
+    }
     d.step(
         "share-endpoints-org1",
         "Tenant1",
         "ShareEndpoints",
         &[chain, HOP1],
-        &[
-            (
-                "source",
-                src.source.clone().unwrap_or_default().into_bytes(),
-            ),
-            ("salt", salt()),
-        ],
+        &[("source", b"127.0.0.1:4000".to_vec()), ("salt", salt())],
         &["Org1MSP"],
     )
     .await?;

@@ -339,6 +339,35 @@ impl SfcContract {
             .await
     }
 
+    /// Every hop record of `chain` (or of hop `psiid`), fetched `page_size` at a time, up to
+    /// `limit`; the flag says records were left beyond the limit.
+    pub async fn all_records(
+        &self,
+        chain: &str,
+        psiid: Option<&str>,
+        page_size: u32,
+        limit: usize,
+    ) -> Result<(Vec<HopRecord>, bool)> {
+        all_pages(page_size, limit, |bookmark| async move {
+            self.get_records(chain, psiid, page_size, &bookmark).await
+        })
+        .await
+    }
+
+    /// Every error record of `chain` (or of hop `psiid`), as [`Self::all_records`].
+    pub async fn all_errors(
+        &self,
+        chain: &str,
+        psiid: Option<&str>,
+        page_size: u32,
+        limit: usize,
+    ) -> Result<(Vec<HopError>, bool)> {
+        all_pages(page_size, limit, |bookmark| async move {
+            self.get_errors(chain, psiid, page_size, &bookmark).await
+        })
+        .await
+    }
+
     /// `TraceMessage`: the path of the message whose source payload hashes to
     /// `source_hash`.
     pub async fn trace_message(&self, chain: &str, source_hash: &str) -> Result<Trace> {
@@ -358,6 +387,31 @@ impl SfcContract {
     pub async fn metadata(&self) -> Result<serde_json::Value> {
         self.evaluate("org.hyperledger.fabric:GetMetadata", &[])
             .await
+    }
+}
+
+/// Follows bookmarks until a short or last page, or until `limit` items; the flag says
+/// items were left beyond `limit`.
+async fn all_pages<T, F, Fut>(page_size: u32, limit: usize, mut fetch: F) -> Result<(Vec<T>, bool)>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut bookmark = String::new();
+    loop {
+        let page = fetch(bookmark).await?;
+        let last = page.items.len() < page_size as usize || page.bookmark.is_empty();
+        out.extend(page.items);
+        if out.len() >= limit {
+            let more = out.len() > limit || !last;
+            out.truncate(limit);
+            return Ok((out, more));
+        }
+        if last {
+            return Ok((out, false));
+        }
+        bookmark = page.bookmark;
     }
 }
 

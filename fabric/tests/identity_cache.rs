@@ -5,7 +5,6 @@
 //! Uses the Fabric-derived transaction of `fixtures/tx/vectors.txt` (see tests/tx.rs).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost::Message as _;
@@ -19,26 +18,8 @@ use sfcbc_fabric::protos::common::Envelope;
 use sfcbc_fabric::protos::protos::TxValidationCode;
 use sfcbc_fabric::tx::validate_transaction;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tx")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn vectors() -> HashMap<String, Vec<u8>> {
-    String::from_utf8(fixture("vectors.txt"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (k, v) = l.split_once(' ').unwrap();
-            (k.to_string(), hex::decode(v).unwrap())
-        })
-        .collect()
-}
+mod tx_fixtures;
+use tx_fixtures::{fixture, vectors};
 
 fn msps() -> MspManager {
     let any = |ou: &str| {

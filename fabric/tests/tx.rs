@@ -27,26 +27,8 @@ use sfcbc_fabric::tx::{
     unpack_proposal_bytes, validate_transaction,
 };
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tx")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn vectors() -> HashMap<String, Vec<u8>> {
-    String::from_utf8(fixture("vectors.txt"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (k, v) = l.split_once(' ').unwrap();
-            (k.to_string(), hex::decode(v).unwrap())
-        })
-        .collect()
-}
+mod tx_fixtures;
+use tx_fixtures::{fixture, vectors};
 
 fn signer(who: &str) -> Signer {
     let id = Identity::from_pem("Org1MSP", &fixture(&format!("{who}-cert.pem"))).unwrap();

@@ -48,22 +48,11 @@ pub async fn all_records(
     page_size: u32,
     limit: usize,
 ) -> anyhow::Result<Vec<HopRecord>> {
-    let mut out = Vec::new();
-    let mut bookmark = String::new();
-    loop {
-        let page = sfc
-            .get_records(chain, psiid, page_size, &bookmark)
-            .await
-            .with_context(|| format!("GetRecords {chain}"))?;
-        let n = page.items.len();
-        out.extend(page.items);
-        if page.bookmark.is_empty() || n == 0 || out.len() >= limit {
-            break;
-        }
-        bookmark = page.bookmark;
-    }
-    out.truncate(limit);
-    Ok(out)
+    let (records, _) = sfc
+        .all_records(chain, psiid, page_size, limit)
+        .await
+        .with_context(|| format!("GetRecords {chain}"))?;
+    Ok(records)
 }
 
 /// All errors (up to `limit`) of a chain, every page.
@@ -74,22 +63,11 @@ pub async fn all_errors(
     page_size: u32,
     limit: usize,
 ) -> anyhow::Result<Vec<HopError>> {
-    let mut out = Vec::new();
-    let mut bookmark = String::new();
-    loop {
-        let page = sfc
-            .get_errors(chain, psiid, page_size, &bookmark)
-            .await
-            .with_context(|| format!("GetErrors {chain}"))?;
-        let n = page.items.len();
-        out.extend(page.items);
-        if page.bookmark.is_empty() || n == 0 || out.len() >= limit {
-            break;
-        }
-        bookmark = page.bookmark;
-    }
-    out.truncate(limit);
-    Ok(out)
+    let (errors, _) = sfc
+        .all_errors(chain, psiid, page_size, limit)
+        .await
+        .with_context(|| format!("GetErrors {chain}"))?;
+    Ok(errors)
 }
 
 pub fn records_table(records: &[HopRecord]) -> comfy_table::Table {

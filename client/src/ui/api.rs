@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sfcbc_chaincode::types::{Chain, ChainSpec, Endpoint, HopError, HopRecord, Page};
+use sfcbc_chaincode::types::{Chain, ChainSpec, Endpoint, HopError, Page};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -236,41 +236,10 @@ async fn chain_detail(State(state): AppS, Path(id): Path<String>) -> ApiResult {
     let ch = channel(&state, Some(&id))?;
     let sfc = state.sfc(&ch).await;
     let chain: Chain = sfc.get_chain(&id).await?;
-    let mut records: Vec<HopRecord> = Vec::new();
-    let mut errors: Vec<HopError> = Vec::new();
-    let mut truncated = false;
-    let mut bookmark = String::new();
-    for i in 0.. {
-        if i == MAX_COUNT_PAGES {
-            truncated = true;
-            break;
-        }
-        let page = sfc
-            .get_records(&id, None, COUNT_PAGE_SIZE, &bookmark)
-            .await?;
-        let n = page.items.len();
-        records.extend(page.items);
-        if n < COUNT_PAGE_SIZE as usize || page.bookmark.is_empty() {
-            break;
-        }
-        bookmark = page.bookmark;
-    }
-    bookmark = String::new();
-    for i in 0.. {
-        if i == MAX_COUNT_PAGES {
-            truncated = true;
-            break;
-        }
-        let page = sfc
-            .get_errors(&id, None, COUNT_PAGE_SIZE, &bookmark)
-            .await?;
-        let n = page.items.len();
-        errors.extend(page.items);
-        if n < COUNT_PAGE_SIZE as usize || page.bookmark.is_empty() {
-            break;
-        }
-        bookmark = page.bookmark;
-    }
+    let limit = MAX_COUNT_PAGES * COUNT_PAGE_SIZE as usize;
+    let (records, more_records) = sfc.all_records(&id, None, COUNT_PAGE_SIZE, limit).await?;
+    let (errors, more_errors) = sfc.all_errors(&id, None, COUNT_PAGE_SIZE, limit).await?;
+    let truncated = more_records || more_errors;
     let minute_ago = OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let hops: Vec<Value> = chain
         .hops

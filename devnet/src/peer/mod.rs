@@ -19,7 +19,7 @@ mod service;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use sfcbc_fabric::Signer;
 use sfcbc_fabric::msp::{ValidatedIdentity, ValidityTime};
@@ -82,9 +82,6 @@ pub struct PeerConfig {
     pub chaincode: ChaincodeConfig,
 }
 
-/// How many validated identities a channel remembers (Fabric's MSP cache: 100 per kind).
-pub const KNOWN_IDENTITIES_MAX: usize = 1000;
-
 /// One channel as this peer has joined it.
 pub struct PeerChannel {
     pub name: String,
@@ -99,9 +96,6 @@ pub struct PeerChannel {
     runtimes: Arc<ChaincodeRuntimes>,
     /// Where blocks come from.
     orderer: OrdererHandle,
-    /// Peer identities validated against the channel's MSPs, by serialized identity: the
-    /// gateway evaluates endorsement layouts with them on every Endorse.
-    known_identities: Mutex<HashMap<Vec<u8>, Option<ValidatedIdentity>>>,
 }
 
 impl std::fmt::Debug for PeerChannel {
@@ -123,28 +117,13 @@ impl PeerChannel {
         self.committer.transient()
     }
 
-    /// `serialized` validated by the channel's MSPs, remembered as Fabric's cached MSP
-    /// remembers validations (the chain check is an ECDSA verification; the peers' and
-    /// clients' certificates do not change while the network runs). Bounded: the memory is
-    /// dropped when it holds [`KNOWN_IDENTITIES_MAX`] identities.
+    /// `serialized` validated by the channel's MSPs. The MSP manager remembers what it
+    /// validated (Fabric's cached MSP), so the gateway may ask on every Endorse.
     pub fn validated_identity(&self, serialized: &[u8]) -> Option<ValidatedIdentity> {
-        let mut known = self
-            .known_identities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(v) = known.get(serialized) {
-            return v.clone();
-        }
-        let v = self
-            .config
+        self.config
             .msps()
             .validate_serialized(serialized, ValidityTime::AsFabric)
-            .ok();
-        if known.len() >= KNOWN_IDENTITIES_MAX {
-            known.clear();
-        }
-        known.insert(serialized.to_vec(), v.clone());
-        v
+            .ok()
     }
 
     /// Whether org `msp_id` may hold private data of `collection` of chaincode `namespace`.
@@ -336,7 +315,6 @@ impl Peer {
             committer,
             runtimes,
             orderer,
-            known_identities: Mutex::new(HashMap::new()),
         });
         channels.insert(name.to_owned(), channel.clone());
         let shutdown = self.inner.notify_shutdown.subscribe();
