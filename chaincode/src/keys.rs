@@ -116,7 +116,8 @@ pub mod kind {
     pub const CHAIN: &str = "chain";
     /// `hop~{chain}~{psiid}` → `HopStatus`.
     pub const HOP: &str = "hop";
-    /// `rec~{chain}~{psiid}~{txid}~{n}` → `HopRecord`.
+    /// `rec~{chain}~{psiid}~{txid}` → `HopBatch` (ledgers from before batches were stored
+    /// whole also hold `rec~{chain}~{psiid}~{txid}~{n}` → `HopRecord`).
     pub const RECORD: &str = "rec";
     /// `out~{chain}~{psiid}~{output_hash}` → `OutRecord`.
     pub const OUT: &str = "out";
@@ -146,8 +147,9 @@ pub fn hop_key(chain: &str, psiid: &str) -> Result<String, StubError> {
     create_composite_key(kind::HOP, &[chain, psiid])
 }
 
-pub fn record_key(chain: &str, psiid: &str, tx_id: &str, n: usize) -> Result<String, StubError> {
-    create_composite_key(kind::RECORD, &[chain, psiid, tx_id, &record_index(n)])
+/// A `RecordHops` transaction's batch of records ([`crate::types::HopBatch`]).
+pub fn batch_key(chain: &str, psiid: &str, tx_id: &str) -> Result<String, StubError> {
+    create_composite_key(kind::RECORD, &[chain, psiid, tx_id])
 }
 
 pub fn out_key(chain: &str, psiid: &str, output_hash: &str) -> Result<String, StubError> {

@@ -84,8 +84,9 @@ fn components() -> Value {
             "ts": s, "txId": s,
         }), &["chain", "psiid", "kind", "detail", "src", "inputHash", "ts", "txId"]),
         "HopRecordedEvent": object("HopRecordedEvent", json!({
-            "chain": s, "psiid": s, "outputs": {"type": "array", "items": hash}, "txId": s,
-        }), &["chain", "psiid", "outputs", "txId"]),
+            "chain": s, "psiid": s, "outputs": {"type": "array", "items": hash}, "records": n,
+            "txId": s,
+        }), &["chain", "psiid", "outputs", "records", "txId"]),
         "Page": object("Page", json!({
             "items": {"type": "array", "items": {"type": "object"}},
             "bookmark": s, "fetchedRecordsCount": n,

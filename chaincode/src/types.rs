@@ -198,7 +198,126 @@ pub struct HopRecordInput {
     pub next: String,
 }
 
-/// A hop record at `rec~{chain}~{psiid}~{txid}~{n}`.
+/// All the records of one `RecordHops` transaction, at `rec~{chain}~{psiid}~{txid}`: one
+/// key per transaction, not per datagram, so that a batch of N records costs the ledger one
+/// state write. `src` and `next` hold the batch's most common source and next hop; an entry
+/// names its own only where it differs. Readers expand a batch into [`HopRecord`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HopBatch {
+    pub chain: String,
+    pub psiid: String,
+    pub tx_id: String,
+    /// The proposal's timestamp: the SP's assertion, bounded by the block it commits in.
+    pub ts: String,
+    pub src: String,
+    pub next: String,
+    pub records: Vec<HopBatchEntry>,
+}
+
+/// One datagram in a [`HopBatch`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HopBatchEntry {
+    pub seq: u64,
+    pub input_hash: String,
+    pub output_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl HopBatch {
+    /// A batch of `records`, with the most common `src` / `next` factored out (ties go to
+    /// the value that sorts first, so that every peer writes the same bytes).
+    pub fn new(
+        chain: &str,
+        psiid: &str,
+        tx_id: &str,
+        ts: &str,
+        records: &[HopRecordInput],
+    ) -> HopBatch {
+        fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
+            let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+            for v in values {
+                *counts.entry(v).or_default() += 1;
+            }
+            let mut best: Option<(&str, usize)> = None;
+            for (v, n) in counts {
+                if best.is_none_or(|(_, m)| n > m) {
+                    best = Some((v, n));
+                }
+            }
+            best.map(|(v, _)| v.to_owned()).unwrap_or_default()
+        }
+        let src = most_common(records.iter().map(|r| r.src.as_str()));
+        let next = most_common(records.iter().map(|r| r.next.as_str()));
+        let entries = records
+            .iter()
+            .map(|r| HopBatchEntry {
+                seq: r.seq,
+                input_hash: r.input_hash.clone(),
+                output_hash: r.output_hash.clone(),
+                src: (r.src != src).then(|| r.src.clone()),
+                next: (r.next != next).then(|| r.next.clone()),
+            })
+            .collect();
+        HopBatch {
+            chain: chain.to_owned(),
+            psiid: psiid.to_owned(),
+            tx_id: tx_id.to_owned(),
+            ts: ts.to_owned(),
+            src,
+            next,
+            records: entries,
+        }
+    }
+
+    /// The batch as one [`HopRecord`] per datagram, in the order the SF sent them.
+    pub fn expand(self) -> impl Iterator<Item = HopRecord> {
+        let HopBatch {
+            chain,
+            psiid,
+            tx_id,
+            ts,
+            src,
+            next,
+            records,
+        } = self;
+        records.into_iter().map(move |e| HopRecord {
+            chain: chain.clone(),
+            psiid: psiid.clone(),
+            seq: e.seq,
+            input_hash: e.input_hash,
+            output_hash: e.output_hash,
+            src: e.src.unwrap_or_else(|| src.clone()),
+            next: e.next.unwrap_or_else(|| next.clone()),
+            ts: ts.clone(),
+            tx_id: tx_id.clone(),
+        })
+    }
+}
+
+/// What a `rec~` key holds: a [`HopBatch`], or one [`HopRecord`] as ledgers written before
+/// batches were stored whole (`rec~{chain}~{psiid}~{txid}~{n}`) hold them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredRecords {
+    Batch(HopBatch),
+    One(HopRecord),
+}
+
+impl StoredRecords {
+    pub fn into_records(self) -> Vec<HopRecord> {
+        match self {
+            StoredRecords::Batch(b) => b.expand().collect(),
+            StoredRecords::One(r) => vec![r],
+        }
+    }
+}
+
+/// One datagram's record, as `GetRecords` and `TraceMessage` return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HopRecord {
@@ -396,7 +515,12 @@ pub struct ChainEventPayload {
 pub struct HopRecordedEvent {
     pub chain: String,
     pub psiid: String,
+    /// The batch's output hashes when the next hop validates by hash (its SF learns of them
+    /// from this event); empty otherwise, as nobody looks them up.
     pub outputs: Vec<String>,
+    /// How many records the transaction holds.
+    #[serde(default)]
+    pub records: usize,
     pub tx_id: String,
 }
 

@@ -26,23 +26,30 @@ fn record_hops_writes_blindly_and_emits_one_event() {
         let out = net.record(sp2(), HOP2, json!(batch));
         let body = out.json();
         let tx = out.tx_id.clone();
-        assert_eq!(body["outputs"].as_array().unwrap().len(), 3);
+        // All hops share the policy: the next hop (3) validates by hash iff this one does.
+        let hashing = policy.contains("hash");
+        let outputs = if hashing {
+            json!([hash("out0"), hash("out1"), hash("out2")])
+        } else {
+            json!([])
+        };
+        assert_eq!(body["outputs"], outputs, "{policy}");
+        assert_eq!(body["records"], 3);
         let event = out.record.event.clone().unwrap();
         assert_eq!(event.name, "HopRecorded");
         let payload: Value = serde_json::from_slice(&event.payload).unwrap();
-        assert_eq!(
-            payload["outputs"],
-            json!([hash("out0"), hash("out1"), hash("out2")])
-        );
+        assert_eq!(payload["outputs"], outputs);
+        assert_eq!(payload["records"], 3);
         assert_eq!(payload["txId"], tx.as_str());
 
-        let hashing = policy.contains("hash");
-        let mut expected_writes = Vec::new();
+        // One key for the batch; `out` lookups only for a hash-validating next hop, `used`
+        // guards only at a hash-validating hop.
+        let mut expected_writes = vec![keys::batch_key(CHAIN, HOP2, &tx).unwrap()];
         let mut expected_reads = vec![keys::chain_key(CHAIN).unwrap()];
         for i in 0..3 {
-            expected_writes.push(keys::record_key(CHAIN, HOP2, &tx, i as usize).unwrap());
-            expected_writes.push(keys::out_key(CHAIN, HOP2, &hash(&format!("out{i}"))).unwrap());
             if hashing {
+                expected_writes
+                    .push(keys::out_key(CHAIN, HOP2, &hash(&format!("out{i}"))).unwrap());
                 let used = keys::used_key(CHAIN, HOP2, &hash(&format!("in{i}"))).unwrap();
                 expected_writes.push(used.clone());
                 expected_reads.push(used);
@@ -60,24 +67,112 @@ fn record_hops_writes_blindly_and_emits_one_event() {
 
         let stored: Value = serde_json::from_slice(
             net.ledger
-                .get(&keys::record_key(CHAIN, HOP2, &tx, 1).unwrap())
+                .get(&keys::batch_key(CHAIN, HOP2, &tx).unwrap())
                 .unwrap(),
         )
         .unwrap();
-        assert_eq!(stored["seq"], 1);
-        assert_eq!(stored["ts"], "2023-11-14T22:13:21Z");
         assert_eq!(stored["chain"], CHAIN);
-        let out_rec: Value = serde_json::from_slice(
-            net.ledger
-                .get(&keys::out_key(CHAIN, HOP2, &hash("out1")).unwrap())
-                .unwrap(),
-        )
-        .unwrap();
+        assert_eq!(stored["txId"], tx.as_str());
+        assert_eq!(stored["ts"], "2023-11-14T22:13:21Z");
+        assert_eq!(stored["src"], HOP1_ADDR);
+        assert_eq!(stored["next"], HOP3_ADDR);
         assert_eq!(
-            out_rec,
-            json!({"txId": tx, "seq": 1, "ts": "2023-11-14T22:13:21Z"})
+            stored["records"][1],
+            json!({"seq": 1, "inputHash": hash("in1"), "outputHash": hash("out1")})
+        );
+        if hashing {
+            let out_rec: Value = serde_json::from_slice(
+                net.ledger
+                    .get(&keys::out_key(CHAIN, HOP2, &hash("out1")).unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                out_rec,
+                json!({"txId": tx, "seq": 1, "ts": "2023-11-14T22:13:21Z"})
+            );
+        }
+        // Read back as one record per datagram.
+        let page = net
+            .evaluate(owner(), &["GetRecords", CHAIN, HOP2, "10", ""])
+            .json();
+        assert_eq!(page["fetchedRecordsCount"], 3);
+        assert_eq!(
+            page["items"][2],
+            json!({"chain": CHAIN, "psiid": HOP2, "seq": 2, "inputHash": hash("in2"),
+                   "outputHash": hash("out2"), "src": HOP1_ADDR, "next": HOP3_ADDR,
+                   "ts": "2023-11-14T22:13:21Z", "txId": tx})
         );
     }
+}
+
+#[test]
+fn a_batch_stores_the_common_addresses_once() {
+    let mut net = Net::with_chain("none");
+    let other = "127.0.0.99:4000";
+    let batch = json!([
+        rec(0, &hash("i0"), &hash("o0"), HOP1_ADDR, HOP3_ADDR),
+        rec(1, &hash("i1"), &hash("o1"), other, HOP3_ADDR),
+        rec(2, &hash("i2"), &hash("o2"), HOP1_ADDR, other),
+    ]);
+    let out = net.record(sp2(), HOP2, batch.clone());
+    let stored: Value = serde_json::from_slice(
+        net.ledger
+            .get(&keys::batch_key(CHAIN, HOP2, &out.tx_id).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (&stored["src"], &stored["next"]),
+        (&json!(HOP1_ADDR), &json!(HOP3_ADDR))
+    );
+    assert_eq!(stored["records"][0].get("src"), None);
+    assert_eq!(stored["records"][1]["src"], other);
+    assert_eq!(stored["records"][2]["next"], other);
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP2, "10", ""])
+        .json();
+    for (got, sent) in page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(batch.as_array().unwrap())
+    {
+        for field in ["seq", "inputHash", "outputHash", "src", "next"] {
+            assert_eq!(got[field], sent[field], "{field}");
+        }
+    }
+}
+
+#[test]
+fn records_written_one_key_per_datagram_still_read() {
+    // Ledgers from before batches were stored whole hold `rec~…~{txid}~{n}` → HopRecord.
+    let mut net = Net::with_chain("none");
+    let old = json!({"chain": CHAIN, "psiid": HOP1, "seq": 7, "inputHash": hash("src"),
+        "outputHash": hash("mid"), "src": "127.0.0.1:1", "next": HOP2_ADDR,
+        "ts": "2023-11-14T22:13:20Z", "txId": "oldtx"});
+    let key = keys::create_composite_key(
+        keys::kind::RECORD,
+        &[CHAIN, HOP1, "oldtx", &keys::record_index(0)],
+    )
+    .unwrap();
+    net.ledger.height += 1;
+    let version = net.ledger.height;
+    net.ledger.state.insert(
+        key,
+        sfcbc_chaincode::memstub::Versioned {
+            value: serde_json::to_vec(&old).unwrap(),
+            version,
+        },
+    );
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP1, "10", ""])
+        .json();
+    assert_eq!(page["items"], json!([old]));
+    let trace = net
+        .evaluate(owner(), &["TraceMessage", CHAIN, &hash("src")])
+        .json();
+    assert_eq!(trace["hops"][0]["txId"], "oldtx");
 }
 
 #[test]
@@ -321,6 +416,78 @@ fn get_records_paginates_and_never_writes() {
 }
 
 #[test]
+fn get_records_pages_count_records_across_and_within_batches() {
+    // Batches of 3, 1, 4 and 2 records at hop 1 and one at hop 2: every page size must list
+    // the eleven records once each, in order, in pages of exactly that size but the last.
+    let mut net = Net::with_chain("none");
+    let mut want = Vec::new();
+    let mut seq = 0u64;
+    for size in [3, 1, 4, 2] {
+        let batch: Vec<Value> = (0..size)
+            .map(|_| {
+                seq += 1;
+                rec(
+                    seq,
+                    &hash(&format!("i{seq}")),
+                    &hash(&format!("o{seq}")),
+                    CLASSIFIER,
+                    HOP2_ADDR,
+                )
+            })
+            .collect();
+        net.record(sp1(), HOP1, json!(batch)).json();
+    }
+    net.record(
+        sp2(),
+        HOP2,
+        json!([rec(99, &hash("x"), &hash("y"), HOP1_ADDR, HOP3_ADDR)]),
+    )
+    .json();
+    for page in net
+        .evaluate(owner(), &["GetRecords", CHAIN, "", "100", ""])
+        .json()["items"]
+        .as_array()
+        .unwrap()
+    {
+        want.push(page["seq"].as_u64().unwrap());
+    }
+    assert_eq!(want, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 99]);
+    for size in 1..=12usize {
+        let mut bookmark = String::new();
+        let mut seen = Vec::new();
+        loop {
+            let out = net.evaluate(
+                owner(),
+                &["GetRecords", CHAIN, "", &size.to_string(), &bookmark],
+            );
+            assert!(out.record.paginated && out.record.writes.is_empty());
+            let page = out.json();
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(page["fetchedRecordsCount"], items.len());
+            seen.extend(items.iter().map(|i| i["seq"].as_u64().unwrap()));
+            bookmark = page["bookmark"].as_str().unwrap().to_owned();
+            if bookmark.is_empty() {
+                break;
+            }
+            assert_eq!(items.len(), size, "a page before the last is full");
+            assert!(seen.len() <= want.len(), "page size {size}: no end");
+        }
+        assert_eq!(seen, want, "page size {size}");
+    }
+    // A bookmark inside a batch still belongs to its query only.
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP1, "2", ""])
+        .json();
+    let within = page["bookmark"].as_str().unwrap().to_owned();
+    net.evaluate(owner(), &["GetRecords", CHAIN, HOP2, "2", &within])
+        .fails(400, "`bookmark`");
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP1, "2", &within])
+        .json();
+    assert_eq!(page["items"][0]["seq"], 3);
+}
+
+#[test]
 fn get_records_errors_and_access() {
     let mut net = Net::with_chain("none");
     fill(&mut net);
@@ -354,9 +521,8 @@ fn get_records_errors_and_access() {
     assert!(!hop1_bookmark.is_empty());
     net.evaluate(owner(), &["GetRecords", CHAIN, HOP2, "1", &hop1_bookmark])
         .fails(400, "`bookmark`");
-    let other_chain = sfcbc_chaincode::validate::encode_bookmark(
-        &keys::record_key("chain0", HOP1, "tx", 0).unwrap(),
-    );
+    let other_chain =
+        sfcbc_chaincode::validate::encode_bookmark(&keys::batch_key("chain0", HOP1, "tx").unwrap());
     net.evaluate(owner(), &["GetRecords", CHAIN, "", "1", &other_chain])
         .fails(400, "`bookmark`");
 }

@@ -326,30 +326,29 @@ async fn sfc_contract_through_chaincode_support() {
             .any(|w| w == b"correct horse")
     );
 
-    // RecordHops by hop 1's SP: five records; then GetRecords pages through them.
-    let records: Vec<serde_json::Value> = (0..5)
-        .map(|i| {
-            serde_json::json!({
-                "seq": i,
-                "inputHash": hex::encode(Sha256::digest(format!("in{i}"))),
-                "outputHash": hex::encode(Sha256::digest(format!("out{i}"))),
-                "src": "127.0.0.1:4000",
-                "next": "127.0.0.1:5002",
-            })
-        })
-        .collect();
-    let record = invocation(
-        &sp1,
-        &[
-            "RecordHops",
-            "chain1",
-            "Org1:NameWriter:1",
-            &serde_json::to_string(&records).unwrap(),
-        ],
-        &[],
-    );
-    let (out, _) = peer.submit(&record).await;
-    assert_eq!(out.event.expect("HopRecorded").event_name, "HopRecorded");
+    // RecordHops by hop 1's SP: five transactions of one record each (a transaction's
+    // records share one key); then GetRecords pages through them.
+    for i in 0..5 {
+        let records = serde_json::json!([{
+            "seq": i,
+            "inputHash": hex::encode(Sha256::digest(format!("in{i}"))),
+            "outputHash": hex::encode(Sha256::digest(format!("out{i}"))),
+            "src": "127.0.0.1:4000",
+            "next": "127.0.0.1:5002",
+        }]);
+        let record = invocation(
+            &sp1,
+            &[
+                "RecordHops",
+                "chain1",
+                "Org1:NameWriter:1",
+                &records.to_string(),
+            ],
+            &[],
+        );
+        let (out, _) = peer.submit(&record).await;
+        assert_eq!(out.event.expect("HopRecorded").event_name, "HopRecorded");
+    }
 
     let (rec_start, rec_end) = partial_composite_range("rec", &["chain1"]);
     let mut bookmark = String::new();

@@ -1,6 +1,14 @@
 //! `GetRecords(chain, psiid, pageSize, bookmark)` — evaluate, members: one page of hop
-//! records, all hops when `psiid` is empty, in key order (hop, then tx id). Paginated, so
-//! only ever evaluated: a peer refuses writes after a paginated query.
+//! records, all hops when `psiid` is empty, in key order (hop, then tx id, then the order
+//! within the transaction). Paginated, so only ever evaluated: a peer refuses writes after a
+//! paginated query.
+//!
+//! Records are stored one key per `RecordHops` transaction ([`HopBatch`]), but a page holds
+//! `pageSize` records, not transactions: the peer is asked for `pageSize` batches (each holds
+//! at least one record), and where a page ends inside a batch the bookmark names the batch
+//! and how many of its records were shown (`{key}\u{1}{n}`, opaque to the caller).
+//!
+//! [`HopBatch`]: crate::types::HopBatch
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -9,7 +17,7 @@ use super::{Ctx, TxInfo, TxKind, expect_args, parse_stored, to_json};
 use crate::access;
 use crate::error::{ContractError, Result};
 use crate::keys;
-use crate::types::{HopRecord, Page};
+use crate::types::{HopRecord, Page, StoredRecords};
 use crate::validate;
 
 pub const INFO: TxInfo = TxInfo {
@@ -19,9 +27,92 @@ pub const INFO: TxInfo = TxInfo {
     returns: "Page",
 };
 
+/// Separates a batch key from the count of its records already shown, in a bookmark.
+const WITHIN: char = '\u{1}';
+
 pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
-    let page: Page<HopRecord> = paginate(ctx, &INFO, keys::kind::RECORD, args).await?;
-    to_json(&page)
+    let args = expect_args(&INFO, args)?;
+    let (attributes, page_size) = query(ctx, args[0], args[1], args[2]).await?;
+    let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
+    let (start, end) = keys::partial_composite_key_range(keys::kind::RECORD, &attributes)?;
+    let bookmark = validate::bookmark("bookmark", args[3], &start, &end)?;
+    let (from, skip) = match bookmark.rsplit_once(WITHIN) {
+        Some((key, n)) => {
+            let n = n.parse::<usize>().map_err(|_| {
+                ContractError::bad("bookmark", "not a bookmark this query returned")
+            })?;
+            (key.to_owned(), n)
+        }
+        None => (bookmark, 0),
+    };
+
+    let (kvs, metadata) = ctx
+        .stub
+        .get_state_by_partial_composite_key_with_pagination(
+            keys::kind::RECORD,
+            &attributes,
+            page_size,
+            &from,
+        )
+        .await?;
+    let want = page_size as usize;
+    let mut items: Vec<HopRecord> = Vec::with_capacity(want);
+    let mut next: Option<String> = None;
+    for (i, kv) in kvs.iter().enumerate() {
+        let stored: StoredRecords = parse_stored(&kv.key, &kv.value)?;
+        let shown = if i == 0 && kv.key == from { skip } else { 0 };
+        let records = stored.into_records();
+        let room = want - items.len();
+        let rest = records.len().saturating_sub(shown);
+        if rest > room {
+            items.extend(records.into_iter().skip(shown).take(room));
+            next = Some(format!("{}{WITHIN}{}", kv.key, shown + room));
+            break;
+        }
+        items.extend(records.into_iter().skip(shown));
+        if items.len() == want {
+            next = kvs.get(i + 1).map(|kv| kv.key.clone());
+            break;
+        }
+    }
+    let next = next.unwrap_or(metadata.bookmark);
+    to_json(&Page {
+        fetched_records_count: items.len() as i32,
+        items,
+        bookmark: if next.is_empty() {
+            String::new()
+        } else {
+            validate::encode_bookmark(&next)
+        },
+    })
+}
+
+/// Checks a records/errors query's chain, hop and page size and the caller's access; the
+/// composite-key attributes to query (chain, and hop when given).
+async fn query(
+    ctx: &Ctx<'_>,
+    chain: &str,
+    psiid: &str,
+    page_size: &str,
+) -> Result<(Vec<String>, i32)> {
+    validate::id("chain", chain)?;
+    if !psiid.is_empty() {
+        validate::psiid("psiid", psiid)?;
+    }
+    let page_size = validate::page_size("pageSize", page_size)?;
+    let chain = ctx.load_chain(chain).await?;
+    access::require_member(&chain, &ctx.caller, ctx.config)?;
+    let mut attributes = vec![chain.id.clone()];
+    if !psiid.is_empty() {
+        if chain.hop(psiid).is_none() {
+            return Err(ContractError::NotFound(format!(
+                "hop {} is not in chain {}",
+                psiid, chain.id
+            )));
+        }
+        attributes.push(psiid.to_owned());
+    }
+    Ok((attributes, page_size))
 }
 
 /// One page of `object_type` records of a chain (and hop), for members of the chain.
@@ -32,24 +123,8 @@ pub(crate) async fn paginate<T: DeserializeOwned + Serialize>(
     args: &[Vec<u8>],
 ) -> Result<Page<T>> {
     let args = expect_args(info, args)?;
-    validate::id("chain", args[0])?;
-    if !args[1].is_empty() {
-        validate::psiid("psiid", args[1])?;
-    }
-    let page_size = validate::page_size("pageSize", args[2])?;
-
-    let chain = ctx.load_chain(args[0]).await?;
-    access::require_member(&chain, &ctx.caller, ctx.config)?;
-    let mut attributes = vec![chain.id.as_str()];
-    if !args[1].is_empty() {
-        if chain.hop(args[1]).is_none() {
-            return Err(ContractError::NotFound(format!(
-                "hop {} is not in chain {}",
-                args[1], chain.id
-            )));
-        }
-        attributes.push(args[1]);
-    }
+    let (attributes, page_size) = query(ctx, args[0], args[1], args[2]).await?;
+    let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
     let (start, end) = keys::partial_composite_key_range(object_type, &attributes)?;
     let bookmark = validate::bookmark("bookmark", args[3], &start, &end)?;
 

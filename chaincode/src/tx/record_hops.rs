@@ -1,9 +1,15 @@
 //! `RecordHops(chain, psiid, recordsJSON)` — submit, the hop's SP only: 1..=1000 records of
 //! processed datagrams in one transaction, one `HopRecorded` event with their output hashes.
 //!
-//! Every write goes to a key unique to this transaction or message (`rec~…~{txid}~{n}`,
-//! `out~…~{output_hash}`, `used~…~{input_hash}`), so records of different messages never
-//! conflict. The reads are deliberate: `chain~{chain}` for access (a record made against a
+//! Every write goes to a key unique to this transaction or message, so records of different
+//! messages never conflict:
+//! - `rec~{chain}~{psiid}~{txid}`: the whole batch ([`HopBatch`]), one key per transaction;
+//! - `out~…~{output_hash}` per record, only when the next hop validates by hash (its
+//!   `CheckIn` looks them up; nobody else does);
+//! - `used~…~{input_hash}` per record, only when this hop validates by hash (replay guard).
+//!
+//! A chain update that changes who validates by hash changes `chain~{chain}`, which every
+//! record reads, so no record is committed against the wrong layout. The reads are deliberate: `chain~{chain}` for access (a record made against a
 //! replaced chain version fails validation), and for `hash` policies the replay guard
 //! `used~{chain}~{psiid}~{input_hash}` (two uses of one input hash conflict, one fails).
 
@@ -13,9 +19,7 @@ use super::{Ctx, TxInfo, TxKind, expect_args, parse_arg, to_json};
 use crate::access;
 use crate::error::{ContractError, Result};
 use crate::keys;
-use crate::types::{
-    ChainState, HopRecord, HopRecordInput, HopRecordedEvent, OutRecord, UsedRecord,
-};
+use crate::types::{ChainState, HopBatch, HopRecordInput, HopRecordedEvent, OutRecord, UsedRecord};
 use crate::validate::{self, limits};
 
 pub const INFO: TxInfo = TxInfo {
@@ -57,7 +61,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
 
     // check access
     let chain = ctx.load_chain(args[0]).await?;
-    let (_, hop) = chain.hop(args[1]).ok_or_else(|| {
+    let (index, hop) = chain.hop(args[1]).ok_or_else(|| {
         ContractError::NotFound(format!("hop {} is not in chain {}", args[1], chain.id))
     })?;
     access::require_hop_sp(&chain, hop, &ctx.caller)?;
@@ -90,34 +94,29 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
 
     // act: blind writes to keys unique to this tx or message
     let tx_id = ctx.tx_id().to_owned();
-    for (n, r) in records.iter().enumerate() {
-        let record = HopRecord {
-            chain: chain.id.clone(),
-            psiid: hop.psiid.clone(),
-            seq: r.seq,
-            input_hash: r.input_hash.clone(),
-            output_hash: r.output_hash.clone(),
-            src: r.src.clone(),
-            next: r.next.clone(),
-            ts: ctx.now.clone(),
-            tx_id: tx_id.clone(),
-        };
-        ctx.put_json(
-            &keys::record_key(&chain.id, &hop.psiid, &tx_id, n)?,
-            &record,
-        )
+    let batch = HopBatch::new(&chain.id, &hop.psiid, &tx_id, &ctx.now, &records);
+    ctx.put_json(&keys::batch_key(&chain.id, &hop.psiid, &tx_id)?, &batch)
         .await?;
-        let out = OutRecord {
-            tx_id: tx_id.clone(),
-            seq: r.seq,
-            ts: ctx.now.clone(),
-        };
-        ctx.put_json(&keys::out_key(&chain.id, &hop.psiid, &r.output_hash)?, &out)
-            .await?;
-        if hop.validation.checks_hash() {
-            let used = UsedRecord {
+    let next_checks_hash = chain
+        .hops
+        .get(index + 1)
+        .is_some_and(|next| next.validation.checks_hash());
+    if next_checks_hash {
+        for r in &records {
+            let out = OutRecord {
                 tx_id: tx_id.clone(),
+                seq: r.seq,
+                ts: ctx.now.clone(),
             };
+            ctx.put_json(&keys::out_key(&chain.id, &hop.psiid, &r.output_hash)?, &out)
+                .await?;
+        }
+    }
+    if hop.validation.checks_hash() {
+        let used = UsedRecord {
+            tx_id: tx_id.clone(),
+        };
+        for r in &records {
             ctx.put_json(
                 &keys::used_key(&chain.id, &hop.psiid, &r.input_hash)?,
                 &used,
@@ -128,7 +127,12 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let event = HopRecordedEvent {
         chain: chain.id.clone(),
         psiid: hop.psiid.clone(),
-        outputs: records.iter().map(|r| r.output_hash.clone()).collect(),
+        outputs: if next_checks_hash {
+            records.iter().map(|r| r.output_hash.clone()).collect()
+        } else {
+            Vec::new()
+        },
+        records: records.len(),
         tx_id,
     };
     ctx.emit("HopRecorded", &event)?;

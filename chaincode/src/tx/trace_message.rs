@@ -2,15 +2,15 @@
 //! whose input is the source hash, then the next hop's record whose input is that output, and
 //! so on; where the trail ends, the errors that hop recorded for the hash.
 //!
-//! Records are keyed by tx id (blind writes), so each hop's records are scanned: cost grows
-//! with the hop's record count. Where one input was recorded twice (a replay under a policy
+//! Records are stored per transaction (blind writes), so each hop's batches are scanned: cost
+//! grows with the hop's record count. Where one input was recorded twice (a replay under a policy
 //! without `hash`), the earliest record (timestamp, then key) is followed.
 
 use super::{Ctx, TxInfo, TxKind, expect_args, parse_stored, to_json};
 use crate::access;
 use crate::error::Result;
 use crate::keys;
-use crate::types::{HopError, HopRecord, Trace, TraceHop};
+use crate::types::{HopError, HopRecord, StoredRecords, Trace, TraceHop};
 use crate::validate;
 
 pub const INFO: TxInfo = TxInfo {
@@ -44,12 +44,14 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
             .get_state_by_partial_composite_key(keys::kind::RECORD, &[&chain.id, &hop.psiid])
             .await?
         {
-            let record: HopRecord = parse_stored(&kv.key, &kv.value)?;
-            let earlier = found
-                .as_ref()
-                .is_none_or(|f| instant(&record.ts) < instant(&f.ts));
-            if record.input_hash == hash && earlier {
-                found = Some(record);
+            let stored: StoredRecords = parse_stored(&kv.key, &kv.value)?;
+            for record in stored.into_records() {
+                let earlier = found
+                    .as_ref()
+                    .is_none_or(|f| instant(&record.ts) < instant(&f.ts));
+                if record.input_hash == hash && earlier {
+                    found = Some(record);
+                }
             }
         }
         let Some(record) = found else {

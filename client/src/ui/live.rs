@@ -106,7 +106,7 @@ async fn chaincode_feed(state: Arc<AppState>, channel: String) {
                             kind: "record",
                             chain: Some(r.chain),
                             psiid: Some(r.psiid),
-                            count: Some(r.outputs.len()),
+                            count: Some(r.records.max(r.outputs.len())),
                             ..base
                         },
                         SfcEvent::HopRejected(r) => LiveEvent {
