@@ -1,7 +1,8 @@
 //! The data path does not wait on the ledger: records queue at once below the bound, a
 //! record somebody waits for goes at once and later ones share transactions, and hop 1 under
 //! `hash` leaves the replay guard to its own record's commit instead of a `CheckIn` per
-//! datagram — while an old replay there is still dropped.
+//! datagram — while an old replay there is still dropped; an expired credential verdict is
+//! renewed by one `CheckIn`, not one per datagram.
 
 #[path = "sf_support.rs"]
 mod support;
@@ -9,8 +10,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
-use sfcbc_chaincode::types::{ErrorKind, HopRecordInput};
-use sfcbc_client::sf::{FunctionConfig, Metrics, Recorder, RecordsConfig};
+use sfcbc_chaincode::types::{
+    Chain, ErrorKind, HopError, HopErrorInput, HopRecordInput, HopRecordedEvent, Verdict,
+};
+use sfcbc_client::sf::{
+    EventStream, FunctionConfig, HopRef, LedgerError, Metrics, Recorder, RecordsConfig, Sf,
+    SfConfig, SfLedger,
+};
 use support::*;
 use tokio::net::UdpSocket;
 
@@ -223,4 +229,110 @@ async fn hash_hop_one_needs_no_check_in_per_datagram_and_still_drops_replays() {
     assert_eq!(sf1.metrics.dropped_count("replay"), 1);
     sf1.shutdown().await;
     sf2.shutdown().await;
+}
+
+/// An SP ledger whose `CheckIn` takes `delay`, as a busy or distant peer's does.
+struct SlowCheckIn {
+    inner: std::sync::Arc<dyn SfLedger>,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl SfLedger for SlowCheckIn {
+    async fn get_chain(&self, chain: &str) -> Result<Chain, LedgerError> {
+        self.inner.get_chain(chain).await
+    }
+    async fn check_in(
+        &self,
+        chain: &str,
+        psiid: &str,
+        input_hash: &str,
+        src: &str,
+    ) -> Result<Verdict, LedgerError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.check_in(chain, psiid, input_hash, src).await
+    }
+    async fn record_hops(
+        &self,
+        chain: &str,
+        psiid: &str,
+        records: &[HopRecordInput],
+    ) -> Result<HopRecordedEvent, LedgerError> {
+        self.inner.record_hops(chain, psiid, records).await
+    }
+    async fn record_error(
+        &self,
+        chain: &str,
+        psiid: &str,
+        error: &HopErrorInput,
+    ) -> Result<HopError, LedgerError> {
+        self.inner.record_error(chain, psiid, error).await
+    }
+    async fn events(&self, chains: &[String]) -> Result<EventStream, LedgerError> {
+        self.inner.events(chains).await
+    }
+}
+
+/// When the credential verdict expires (`auth_ttl_ms`) under steady traffic, one datagram
+/// asks `CheckIn` to renew it while the others keep the expired verdict: not one `CheckIn`
+/// per datagram for as long as the renewal takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_credential_verdict_is_renewed_once_not_per_datagram() {
+    let net = Net::new().await;
+    let src = free_addr("127.0.0.10");
+    let dst = free_addr("127.0.0.11");
+    let hops = [hop(0, 1, free_addr("127.0.0.2"), "none")];
+    net.create_chain("ttl", &hops, None, src, dst, &[]).await;
+    let sink = UdpSocket::bind(dst).await.unwrap();
+    let source = UdpSocket::bind(src).await.unwrap();
+    let mut config = SfConfig::new(vec![HopRef {
+        chain: "ttl".into(),
+        psiid: hops[0].psiid.clone(),
+        sources: vec![],
+        channel: None,
+    }]);
+    config.function = FunctionConfig::NameWriter;
+    config.listen = Some(hops[0].address);
+    config.records.batch_interval_ms = 10;
+    config.validation.auth_ttl_ms = 200;
+    let ledger = std::sync::Arc::new(SlowCheckIn {
+        inner: net.sp_ledger(0),
+        delay: Duration::from_millis(100),
+    });
+    let sf = Sf::start(config, ledger).await.expect("SF starts");
+    assert!(sf.wait_ready(Duration::from_secs(5)).await);
+    // The first verdict (before it, every datagram has to ask).
+    source.send_to(b"first", hops[0].address).await.unwrap();
+    recv_within(&sink, Duration::from_secs(5))
+        .await
+        .expect("the first datagram arrives");
+
+    // 1.2 s of traffic, a datagram every 2 ms: the verdict expires ≥ 3 times, and each
+    // renewal takes 100 ms, during which ~50 datagrams arrive.
+    let sink = tokio::spawn(async move {
+        let mut got = 0;
+        while recv_within(&sink, Duration::from_secs(2)).await.is_some() {
+            got += 1;
+        }
+        got
+    });
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1200) {
+        source
+            .send_to(format!("m{sent}").as_bytes(), hops[0].address)
+            .await
+            .unwrap();
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let got = sink.await.unwrap();
+    assert_eq!(got, sent, "every datagram arrives");
+    let asked = check_ins(&sf.metrics.encode());
+    // The first check, then one renewal per expiry: at most one per ttl + renewal time.
+    assert!(
+        (3..=8).contains(&asked),
+        "asked CheckIn {asked} times for {sent} datagrams in 1.2 s"
+    );
+    sf.shutdown().await;
 }

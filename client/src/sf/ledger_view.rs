@@ -24,6 +24,10 @@ use crate::sfc::SfcEvent;
 /// Hop-1 sources remembered per chain (a chain has one source endpoint and a classifier).
 const MAX_LEARNED_SOURCES: usize = 64;
 
+/// How long one datagram's `CheckIn` may take to renew an expired auth verdict before the
+/// next datagram tries (the others use the expired verdict meanwhile).
+pub const AUTH_RENEWAL: Duration = Duration::from_secs(5);
+
 /// A FIFO-bounded set of hashes.
 #[derive(Debug, Default)]
 pub(crate) struct RecentSet {
@@ -65,6 +69,9 @@ struct ChainEntry {
     chain: Chain,
     /// The last `CheckIn`'s auth outcome and when it came: `Err(reason)` for a mismatch.
     auth: Option<(Result<(), String>, Instant)>,
+    /// Since when one datagram's `CheckIn` is renewing an expired `auth` verdict: meanwhile
+    /// the other datagrams use the expired one (see [`LedgerView::snapshot_at`]).
+    auth_renewal: Option<Instant>,
     /// Hop 1 sources accepted by `CheckIn` or configured (the private source endpoint).
     sources: HashSet<String>,
     /// The destination `CheckIn` named for the last hop (private to its SP).
@@ -195,15 +202,30 @@ impl LedgerView {
     }
 
     /// The served hop `hops()[i]` (built once per change, shared: this is per datagram).
+    ///
+    /// When the auth verdict expires (`auth_ttl_ms`), the first datagram to see it gets no
+    /// verdict, so it asks `CheckIn`; until that answer comes (at most [`AUTH_RENEWAL`]) the
+    /// others keep the expired verdict instead of each asking `CheckIn` too. A verdict older
+    /// than twice the time-to-live is never used.
     pub fn snapshot_at(&self, i: usize) -> Option<Arc<HopSnapshot>> {
         let h = self.hops.get(i)?;
         let mut st = self.lock();
+        let now = Instant::now();
         if let Some((snap, expires)) = st.snaps.get(&i)
-            && expires.is_none_or(|t| Instant::now() < t)
+            && expires.is_none_or(|t| now < t)
         {
             return Some(snap.clone());
         }
         let (snap, expires) = self.build_snapshot(&st, &h.chain, &h.psiid)?;
+        let ttl = ms(self.config.auth_ttl_ms);
+        if snap.auth.is_none()
+            && let Some(e) = st.chains.get_mut(&h.chain)
+            && e.auth.as_ref().is_some_and(|(_, at)| now < *at + ttl * 2)
+        {
+            // Expired: this datagram renews it, and the snapshot is not shared.
+            e.auth_renewal = Some(now);
+            return Some(Arc::new(snap));
+        }
         let snap = Arc::new(snap);
         st.snaps.insert(i, (snap.clone(), expires));
         Some(snap)
@@ -218,7 +240,18 @@ impl LedgerView {
         let e = st.chains.get(chain)?;
         let (index, hop) = e.chain.hop(psiid)?;
         let ttl = ms(self.config.auth_ttl_ms);
-        let auth = e.auth.as_ref().filter(|(_, at)| at.elapsed() < ttl);
+        let now = Instant::now();
+        // Fresh: until `at + ttl`. Expired but being renewed: until the renewal is answered
+        // or overdue (and never past `at + 2 × ttl`).
+        let renewing = e.auth_renewal.map(|since| since + AUTH_RENEWAL.min(ttl));
+        let auth = e.auth.as_ref().and_then(|(a, at)| {
+            let until = if now < *at + ttl {
+                *at + ttl
+            } else {
+                renewing?.min(*at + ttl * 2)
+            };
+            (now < until).then_some((a, until))
+        });
         let snap = HopSnapshot {
             chain: chain.to_string(),
             version: e.chain.version,
@@ -232,7 +265,7 @@ impl LedgerView {
             sources: e.sources.clone(),
             destination: e.destination.clone(),
         };
-        Some((snap, auth.map(|(_, at)| *at + ttl)))
+        Some((snap, auth.map(|(_, until)| until)))
     }
 
     /// Whether hop `psiid` of `chain` recorded an output with this hash (seen in events).
@@ -297,6 +330,7 @@ impl LedgerView {
             Some(ErrorKind::Config) => {}
             _ => e.auth = Some((Ok(()), Instant::now())),
         }
+        e.auth_renewal = None;
         if verdict.ok {
             // Only an `address` check makes an accepted source meaningful (and keeps the set
             // from growing with every source a `none` hop accepts).
@@ -333,6 +367,7 @@ impl LedgerView {
                     );
                     e.chain = chain;
                     e.auth = None;
+                    e.auth_renewal = None;
                     e.destination = None;
                     e.sources = configured.into_iter().collect();
                 }
@@ -342,6 +377,7 @@ impl LedgerView {
                         ChainEntry {
                             chain,
                             auth: None,
+                            auth_renewal: None,
                             sources: configured.into_iter().collect(),
                             destination: None,
                         },
