@@ -84,7 +84,10 @@ impl Options {
     /// The default run: ≤ 2 minutes in all.
     pub fn standard() -> Options {
         Options {
-            messages: 20_000,
+            // Enough for the throughput pass to run its full `max_pass` on every chain (the
+            // relay's ~100 000 msgs/s included), so that it measures the rate the records
+            // sustain, not a burst into the SFs' record queues.
+            messages: 1_000_000,
             warmup: 200,
             window: 128,
             hash_window: 2048,
