@@ -1,8 +1,8 @@
 //! The data path does not wait on the ledger: records queue at once below the bound, a
 //! record somebody waits for goes at once and later ones share transactions, and hop 1 under
 //! `hash` leaves the replay guard to its own record's commit instead of a `CheckIn` per
-//! datagram — while an old replay there is still dropped; an expired credential verdict is
-//! renewed by one `CheckIn`, not one per datagram.
+//! datagram — while an old replay there is still dropped; the credential verdict, first
+//! or renewed, takes one `CheckIn`, not one per datagram.
 
 #[path = "sf_support.rs"]
 mod support;
@@ -273,11 +273,12 @@ impl SfLedger for SlowCheckIn {
     }
 }
 
-/// When the credential verdict expires (`auth_ttl_ms`) under steady traffic, one datagram
-/// asks `CheckIn` to renew it while the others keep the expired verdict: not one `CheckIn`
-/// per datagram for as long as the renewal takes.
+/// Before the first credential verdict, one datagram asks `CheckIn` and the others wait for
+/// its answer; when the verdict expires (`auth_ttl_ms`) under steady traffic, one datagram
+/// renews it while the others keep the expired verdict: never one `CheckIn` per datagram for
+/// as long as the answer takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_credential_verdict_is_renewed_once_not_per_datagram() {
+async fn the_credential_verdict_takes_one_check_in_not_one_per_datagram() {
     let net = Net::new().await;
     let src = free_addr("127.0.0.10");
     let dst = free_addr("127.0.0.11");
@@ -301,11 +302,23 @@ async fn an_expired_credential_verdict_is_renewed_once_not_per_datagram() {
     });
     let sf = Sf::start(config, ledger).await.expect("SF starts");
     assert!(sf.wait_ready(Duration::from_secs(5)).await);
-    // The first verdict (before it, every datagram has to ask).
-    source.send_to(b"first", hops[0].address).await.unwrap();
-    recv_within(&sink, Duration::from_secs(5))
-        .await
-        .expect("the first datagram arrives");
+    // No verdict yet: of a burst of 50, one datagram asks and the others wait for it.
+    for i in 0..50 {
+        source
+            .send_to(format!("burst {i}").as_bytes(), hops[0].address)
+            .await
+            .unwrap();
+    }
+    for _ in 0..50 {
+        recv_within(&sink, Duration::from_secs(5))
+            .await
+            .expect("every datagram of the burst arrives");
+    }
+    let first = check_ins(&sf.metrics.encode());
+    assert_eq!(
+        first, 1,
+        "asked CheckIn {first} times for the first 50 datagrams"
+    );
 
     // 1.2 s of traffic, a datagram every 2 ms: the verdict expires ≥ 3 times, and each
     // renewal takes 100 ms, during which ~50 datagrams arrive.

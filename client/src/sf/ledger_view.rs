@@ -24,8 +24,8 @@ use crate::sfc::SfcEvent;
 /// Hop-1 sources remembered per chain (a chain has one source endpoint and a classifier).
 const MAX_LEARNED_SOURCES: usize = 64;
 
-/// How long one datagram's `CheckIn` may take to renew an expired auth verdict before the
-/// next datagram tries (the others use the expired verdict meanwhile).
+/// How long one datagram's `CheckIn` may take to decide the credential verdict before the
+/// next datagram tries (meanwhile the others wait for it, or use the expired verdict).
 pub const AUTH_RENEWAL: Duration = Duration::from_secs(5);
 
 /// A FIFO-bounded set of hashes.
@@ -203,32 +203,44 @@ impl LedgerView {
 
     /// The served hop `hops()[i]` (built once per change, shared: this is per datagram).
     ///
-    /// When the auth verdict expires (`auth_ttl_ms`), the first datagram to see it gets no
-    /// verdict, so it asks `CheckIn`; until that answer comes (at most [`AUTH_RENEWAL`]) the
-    /// others keep the expired verdict instead of each asking `CheckIn` too. A verdict older
-    /// than twice the time-to-live is never used.
+    /// When the auth verdict has expired (`auth_ttl_ms`) and one datagram is renewing it
+    /// ([`LedgerView::claim_auth_check`]), the others keep the expired verdict until the
+    /// answer comes (at most [`AUTH_RENEWAL`]) instead of each asking `CheckIn` too. A
+    /// verdict older than twice the time-to-live is never used.
     pub fn snapshot_at(&self, i: usize) -> Option<Arc<HopSnapshot>> {
         let h = self.hops.get(i)?;
         let mut st = self.lock();
-        let now = Instant::now();
         if let Some((snap, expires)) = st.snaps.get(&i)
-            && expires.is_none_or(|t| now < t)
+            && expires.is_none_or(|t| Instant::now() < t)
         {
             return Some(snap.clone());
         }
         let (snap, expires) = self.build_snapshot(&st, &h.chain, &h.psiid)?;
-        let ttl = ms(self.config.auth_ttl_ms);
-        if snap.auth.is_none()
-            && let Some(e) = st.chains.get_mut(&h.chain)
-            && e.auth.as_ref().is_some_and(|(_, at)| now < *at + ttl * 2)
-        {
-            // Expired: this datagram renews it, and the snapshot is not shared.
-            e.auth_renewal = Some(now);
-            return Some(Arc::new(snap));
-        }
         let snap = Arc::new(snap);
         st.snaps.insert(i, (snap.clone(), expires));
         Some(snap)
+    }
+
+    /// Claims the one `CheckIn` that decides `chain`'s credential verdict while the view
+    /// has none (first datagrams, after a chain update) or an expired one: true for the
+    /// first caller, false while that caller's answer is pending (for [`AUTH_RENEWAL`] at
+    /// most; then the next caller claims it).
+    pub fn claim_auth_check(&self, chain: &str) -> bool {
+        let mut st = self.lock();
+        let Some(e) = st.chains.get_mut(chain) else {
+            return true;
+        };
+        let now = Instant::now();
+        if e.auth_renewal
+            .is_some_and(|since| now < since + AUTH_RENEWAL)
+        {
+            return false;
+        }
+        e.auth_renewal = Some(now);
+        // A snapshot built before the claim holds no verdict; the next one may use the
+        // expired verdict.
+        st.snaps.clear();
+        true
     }
 
     fn build_snapshot(
@@ -243,7 +255,7 @@ impl LedgerView {
         let now = Instant::now();
         // Fresh: until `at + ttl`. Expired but being renewed: until the renewal is answered
         // or overdue (and never past `at + 2 × ttl`).
-        let renewing = e.auth_renewal.map(|since| since + AUTH_RENEWAL.min(ttl));
+        let renewing = e.auth_renewal.map(|since| since + AUTH_RENEWAL);
         let auth = e.auth.as_ref().and_then(|(a, at)| {
             let until = if now < *at + ttl {
                 *at + ttl
@@ -344,6 +356,9 @@ impl LedgerView {
                 e.destination = verdict.next_hop.clone();
             }
         }
+        drop(st);
+        // Datagrams waiting for this verdict look again.
+        self.changed.notify_waiters();
     }
 
     /// Installs a chain read from the ledger; a new version forgets what depended on the old.

@@ -71,7 +71,11 @@ pub async fn validate(
     }
     let wait = ms(view.config().event_wait_ms.min(view.config().hash_wait_ms));
     let wait_until = Instant::now() + wait;
+    // A newer snapshot, after waiting for another datagram's credential check.
+    let first = hop;
+    let mut newer: Option<std::sync::Arc<HopSnapshot>> = None;
     loop {
+        let hop = newer.as_deref().unwrap_or(first);
         let changes = view.changes();
         tokio::pin!(changes);
         changes.as_mut().enable();
@@ -97,6 +101,24 @@ pub async fn validate(
         {
             return Ok(accept(view, hop, input_hash, next));
         }
+        // No credential verdict: one datagram asks `CheckIn`, the others wait for its
+        // answer (bounded) instead of all asking at once.
+        if checks[0].1 == Check::Unknown
+            && !view.claim_auth_check(&hop.chain)
+            && Instant::now() < wait_until
+        {
+            if tokio::time::timeout_at(wait_until.into(), changes)
+                .await
+                .is_err()
+            {
+                break;
+            }
+            match view.snapshot(&hop.chain, &hop.hop.psiid) {
+                Some(h) => newer = Some(h),
+                None => break,
+            }
+            continue;
+        }
         let only_out_missing = unknown == 1 && out == Check::Unknown && hop.prev.is_some();
         if !(only_out_missing && view.following() && Instant::now() < wait_until) {
             break;
@@ -109,6 +131,7 @@ pub async fn validate(
             break;
         }
     }
+    let hop = newer.as_deref().unwrap_or(first);
     check_in(view, hop, input_hash, src).await
 }
 
