@@ -203,7 +203,8 @@ pub struct HopRecordInput {
 /// state write. `src` and `next` hold the batch's most common source and next hop; an entry
 /// names its own only where it differs. Readers expand a batch into [`HopRecord`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+// Unknown fields refused: an old per-datagram `HopRecord` must never parse as a batch.
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HopBatch {
     pub chain: String,
     pub psiid: String,

@@ -698,3 +698,146 @@ fn concurrent_records_of_one_input_conflict_under_hash_policies() {
         assert_eq!(net.ledger.commit(&b).is_err(), conflicts, "{policy}");
     }
 }
+
+#[test]
+fn per_datagram_keys_follow_each_hops_policy() {
+    // none → hash → address: hop 1 writes `out~` for hop 2's hash check, hop 2 guards its
+    // inputs with `used~` and writes no `out~` (hop 3 checks addresses), hop 3 (the last)
+    // writes its batch only.
+    let mut net = Net::default();
+    let spec = json!({
+        "id": CHAIN,
+        "classifier": CLASSIFIER,
+        "hops": [
+            {"psiid": HOP1, "spMsp": "Org1MSP", "address": HOP1_ADDR, "validation": "none"},
+            {"psiid": HOP2, "spMsp": "Org2MSP", "address": HOP2_ADDR, "validation": "hash"},
+            {"psiid": HOP3, "spMsp": "Org3MSP", "address": HOP3_ADDR, "validation": "address"},
+        ]
+    });
+    net.submit(owner(), &["CreateChain", &spec.to_string()])
+        .json();
+    let batch = |hop: &str, from: &str, to: &str, outs: [&str; 2]| {
+        json!([
+            rec(0, &hash(&format!("{hop}-in0")), &hash(outs[0]), from, to),
+            rec(1, &hash(&format!("{hop}-in1")), &hash(outs[1]), from, to),
+        ])
+    };
+    let keys_of = |out: &Outcome| -> Vec<String> {
+        let mut kinds: Vec<String> = out
+            .record
+            .writes
+            .keys()
+            .map(|k| k.split('\u{0}').nth(1).unwrap().to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+
+    // Hop 1: two equal outputs would share one `out~` key: refused.
+    net.record(sp1(), HOP1, batch("h1", CLASSIFIER, HOP2_ADDR, ["m", "m"]))
+        .fails(400, "appears twice");
+    let out = net.record(
+        sp1(),
+        HOP1,
+        batch("h1", CLASSIFIER, HOP2_ADDR, ["m0", "m1"]),
+    );
+    assert_eq!(keys_of(&out), ["out", "out", "rec"]);
+    assert_eq!(out.json()["outputs"], json!([hash("m0"), hash("m1")]));
+
+    // Hop 2: replay guard only; equal outputs are fine (nothing looks them up).
+    let out = net.record(sp2(), HOP2, batch("h2", HOP1_ADDR, HOP3_ADDR, ["x", "x"]));
+    assert_eq!(keys_of(&out), ["rec", "used", "used"]);
+    assert_eq!(
+        (out.json()["outputs"].clone(), out.json()["records"].clone()),
+        (json!([]), json!(2))
+    );
+
+    // Hop 3, the last: the batch alone.
+    let out = net.record(
+        sp3(),
+        HOP3,
+        batch("h3", HOP2_ADDR, "127.0.0.9:9", ["y0", "y1"]),
+    );
+    assert_eq!(keys_of(&out), ["rec"]);
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, "", "10", ""])
+        .json();
+    assert_eq!(page["fetchedRecordsCount"], 6);
+}
+
+#[test]
+fn old_and_new_record_keys_page_together() {
+    // A hop whose ledger holds records of both layouts: every record once, in key order.
+    let mut net = Net::with_chain("none");
+    let old_key = |tx: &str| {
+        keys::create_composite_key(
+            keys::kind::RECORD,
+            &[CHAIN, HOP1, tx, &keys::record_index(0)],
+        )
+        .unwrap()
+    };
+    for (tx, seq) in [("0000old", 100), ("zzzzold", 101)] {
+        let old = json!({"chain": CHAIN, "psiid": HOP1, "seq": seq, "inputHash": hash(tx),
+            "outputHash": hash(&format!("{tx}-out")), "src": CLASSIFIER, "next": HOP2_ADDR,
+            "ts": "2023-11-14T22:13:20Z", "txId": tx});
+        net.ledger.height += 1;
+        let version = net.ledger.height;
+        net.ledger.state.insert(
+            old_key(tx),
+            sfcbc_chaincode::memstub::Versioned {
+                value: serde_json::to_vec(&old).unwrap(),
+                version,
+            },
+        );
+    }
+    let batch: Vec<Value> = (0..3)
+        .map(|i| {
+            rec(
+                i,
+                &hash(&format!("n{i}")),
+                &hash(&format!("o{i}")),
+                CLASSIFIER,
+                HOP2_ADDR,
+            )
+        })
+        .collect();
+    net.record(sp1(), HOP1, json!(batch)).json();
+    let all: Vec<u64> = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP1, "100", ""])
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(all.len(), 5);
+    assert_eq!(
+        (all[0], all[4]),
+        (100, 101),
+        "old keys sort around the tx{{n}} batch"
+    );
+    for size in 1..=5 {
+        let mut bookmark = String::new();
+        let mut seen = Vec::new();
+        loop {
+            let page = net
+                .evaluate(
+                    owner(),
+                    &["GetRecords", CHAIN, HOP1, &size.to_string(), &bookmark],
+                )
+                .json();
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["seq"].as_u64().unwrap()),
+            );
+            bookmark = page["bookmark"].as_str().unwrap().to_owned();
+            if bookmark.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(seen, all, "page size {size}");
+    }
+}

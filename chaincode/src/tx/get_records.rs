@@ -4,9 +4,9 @@
 //! paginated query.
 //!
 //! Records are stored one key per `RecordHops` transaction ([`HopBatch`]), but a page holds
-//! `pageSize` records, not transactions: the peer is asked for `pageSize` batches (each holds
-//! at least one record), and where a page ends inside a batch the bookmark names the batch
-//! and how many of its records were shown (`{key}\u{1}{n}`, opaque to the caller).
+//! `pageSize` records, not transactions: batches are read a few at a time (paginated range
+//! queries) until the page is full, and where a page ends inside a batch the bookmark names
+//! the batch and how many of its records were shown (`{key}\u{1}{n}`, opaque to the caller).
 //!
 //! [`HopBatch`]: crate::types::HopBatch
 
@@ -30,6 +30,9 @@ pub const INFO: TxInfo = TxInfo {
 /// Separates a batch key from the count of its records already shown, in a bookmark.
 const WITHIN: char = '\u{1}';
 
+/// Batches read per range query while filling a page.
+const BATCHES_PER_READ: usize = 8;
+
 pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let args = expect_args(&INFO, args)?;
     let (attributes, page_size) = query(ctx, args[0], args[1], args[2]).await?;
@@ -46,36 +49,45 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         None => (bookmark, 0),
     };
 
-    let (kvs, metadata) = ctx
-        .stub
-        .get_state_by_partial_composite_key_with_pagination(
-            keys::kind::RECORD,
-            &attributes,
-            page_size,
-            &from,
-        )
-        .await?;
+    // Batches are read a few at a time (each holds 1..=1000 records), so that a page never
+    // reads many more records than it returns.
     let want = page_size as usize;
-    let mut items: Vec<HopRecord> = Vec::with_capacity(want);
-    let mut next: Option<String> = None;
-    for (i, kv) in kvs.iter().enumerate() {
-        let stored: StoredRecords = parse_stored(&kv.key, &kv.value)?;
-        let shown = if i == 0 && kv.key == from { skip } else { 0 };
-        let records = stored.into_records();
-        let room = want - items.len();
-        let rest = records.len().saturating_sub(shown);
-        if rest > room {
-            items.extend(records.into_iter().skip(shown).take(room));
-            next = Some(format!("{}{WITHIN}{}", kv.key, shown + room));
-            break;
+    let mut items: Vec<HopRecord> = Vec::with_capacity(want.min(1024));
+    let mut at = from.clone();
+    let next = 'page: loop {
+        let chunk = (want - items.len()).clamp(1, BATCHES_PER_READ);
+        let (kvs, metadata) = ctx
+            .stub
+            .get_state_by_partial_composite_key_with_pagination(
+                keys::kind::RECORD,
+                &attributes,
+                chunk as i32,
+                &at,
+            )
+            .await?;
+        for (i, kv) in kvs.iter().enumerate() {
+            let stored: StoredRecords = parse_stored(&kv.key, &kv.value)?;
+            let shown = if kv.key == from { skip } else { 0 };
+            let records = stored.into_records();
+            let room = want - items.len();
+            let rest = records.len().saturating_sub(shown);
+            if rest > room {
+                items.extend(records.into_iter().skip(shown).take(room));
+                break 'page format!("{}{WITHIN}{}", kv.key, shown + room);
+            }
+            items.extend(records.into_iter().skip(shown));
+            if items.len() == want {
+                break 'page match kvs.get(i + 1) {
+                    Some(kv) => kv.key.clone(),
+                    None => metadata.bookmark,
+                };
+            }
         }
-        items.extend(records.into_iter().skip(shown));
-        if items.len() == want {
-            next = kvs.get(i + 1).map(|kv| kv.key.clone());
-            break;
+        if kvs.is_empty() || metadata.bookmark.is_empty() {
+            break String::new();
         }
-    }
-    let next = next.unwrap_or(metadata.bookmark);
+        at = metadata.bookmark;
+    };
     to_json(&Page {
         fetched_records_count: items.len() as i32,
         items,

@@ -1,5 +1,6 @@
 //! `RecordHops(chain, psiid, recordsJSON)` — submit, the hop's SP only: 1..=1000 records of
-//! processed datagrams in one transaction, one `HopRecorded` event with their output hashes.
+//! processed datagrams in one transaction, one `HopRecorded` event (how many records, and
+//! their output hashes when the next hop validates by hash).
 //!
 //! Every write goes to a key unique to this transaction or message, so records of different
 //! messages never conflict:
@@ -8,10 +9,14 @@
 //!   `CheckIn` looks them up; nobody else does);
 //! - `used~…~{input_hash}` per record, only when this hop validates by hash (replay guard).
 //!
-//! A chain update that changes who validates by hash changes `chain~{chain}`, which every
-//! record reads, so no record is committed against the wrong layout. The reads are deliberate: `chain~{chain}` for access (a record made against a
-//! replaced chain version fails validation), and for `hash` policies the replay guard
+//! The reads are deliberate: `chain~{chain}` for access (a record made against a replaced
+//! chain version fails validation), and for `hash` policies the replay guard
 //! `used~{chain}~{psiid}~{input_hash}` (two uses of one input hash conflict, one fails).
+//! Reading `chain~` also means no record commits against a layout an `UpdateChain` in the
+//! same block replaced. Records committed *before* an update that makes the next hop
+//! validate by hash have no `out~` keys, so datagrams in flight across such an update fail
+//! the next hop's hash check — as they would if they had been recorded under the old
+//! policy's layout at any time.
 
 use std::collections::BTreeSet;
 
@@ -45,18 +50,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
             ),
         ));
     }
-    let mut outputs = BTreeSet::new();
     for (i, r) in records.iter().enumerate() {
         validate::hash(&format!("recordsJSON[{i}].inputHash"), &r.input_hash)?;
         validate::hash(&format!("recordsJSON[{i}].outputHash"), &r.output_hash)?;
         validate::address(&format!("recordsJSON[{i}].src"), &r.src)?;
         validate::address(&format!("recordsJSON[{i}].next"), &r.next)?;
-        if !outputs.insert(r.output_hash.as_str()) {
-            return Err(ContractError::bad(
-                format!("recordsJSON[{i}].outputHash"),
-                format!("{} appears twice in the batch", r.output_hash),
-            ));
-        }
     }
 
     // check access
@@ -92,15 +90,29 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         }
     }
 
+    // `out~` lookups for a hash-validating next hop: one key per output, so two equal
+    // outputs in a batch would be one lookup.
+    let next_checks_hash = chain
+        .hops
+        .get(index + 1)
+        .is_some_and(|next| next.validation.checks_hash());
+    if next_checks_hash {
+        let mut outputs = BTreeSet::new();
+        for (i, r) in records.iter().enumerate() {
+            if !outputs.insert(r.output_hash.as_str()) {
+                return Err(ContractError::bad(
+                    format!("recordsJSON[{i}].outputHash"),
+                    format!("{} appears twice in the batch", r.output_hash),
+                ));
+            }
+        }
+    }
+
     // act: blind writes to keys unique to this tx or message
     let tx_id = ctx.tx_id().to_owned();
     let batch = HopBatch::new(&chain.id, &hop.psiid, &tx_id, &ctx.now, &records);
     ctx.put_json(&keys::batch_key(&chain.id, &hop.psiid, &tx_id)?, &batch)
         .await?;
-    let next_checks_hash = chain
-        .hops
-        .get(index + 1)
-        .is_some_and(|next| next.validation.checks_hash());
     if next_checks_hash {
         for r in &records {
             let out = OutRecord {

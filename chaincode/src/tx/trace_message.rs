@@ -4,7 +4,7 @@
 //!
 //! Records are stored per transaction (blind writes), so each hop's batches are scanned: cost
 //! grows with the hop's record count. Where one input was recorded twice (a replay under a policy
-//! without `hash`), the earliest record (timestamp, then key) is followed.
+//! without `hash`), the earliest record (timestamp, then key and position in its batch) is followed.
 
 use super::{Ctx, TxInfo, TxKind, expect_args, parse_stored, to_json};
 use crate::access;

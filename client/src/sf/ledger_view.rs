@@ -69,8 +69,9 @@ struct ChainEntry {
     chain: Chain,
     /// The last `CheckIn`'s auth outcome and when it came: `Err(reason)` for a mismatch.
     auth: Option<(Result<(), String>, Instant)>,
-    /// Since when one datagram's `CheckIn` is renewing an expired `auth` verdict: meanwhile
-    /// the other datagrams use the expired one (see [`LedgerView::snapshot_at`]).
+    /// Since when one datagram's `CheckIn` is deciding the `auth` verdict (there is none
+    /// yet, or it expired): meanwhile the other datagrams wait for it, or use the expired
+    /// one ([`LedgerView::claim_auth_check`], [`LedgerView::snapshot_at`]).
     auth_renewal: Option<Instant>,
     /// Hop 1 sources accepted by `CheckIn` or configured (the private source endpoint).
     sources: HashSet<String>,
@@ -134,8 +135,8 @@ pub struct LedgerView {
     config: ValidationConfig,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
-    /// Woken on every `out` hash or chain change: datagrams waiting for a previous hop's
-    /// record look again.
+    /// Woken on every new `out` hash, chain change and `CheckIn` answer: datagrams waiting
+    /// for a previous hop's record or for another datagram's credential check look again.
     changed: Notify,
 }
 
@@ -308,6 +309,10 @@ impl LedgerView {
 
     /// Records an output hash of hop `psiid` (from an event, or our own commit).
     pub fn add_outs(&self, chain: &str, psiid: &str, hashes: &[String]) {
+        if hashes.is_empty() {
+            // A `HopRecorded` whose next hop does not validate by hash: nothing to wake for.
+            return;
+        }
         let cap = self.config.recent_hashes;
         {
             let mut st = self.lock();
@@ -322,8 +327,9 @@ impl LedgerView {
         self.changed.notify_waiters();
     }
 
-    /// A future that resolves at the next change (an `out` hash or a chain). Create it
-    /// *before* looking, so that a change between the look and the wait is not missed.
+    /// A future that resolves at the next change (an `out` hash, a chain, a `CheckIn`
+    /// answer). Create it *before* looking, so that a change between the look and the wait
+    /// is not missed.
     pub fn changes(&self) -> tokio::sync::futures::Notified<'_> {
         self.changed.notified()
     }
@@ -421,6 +427,14 @@ impl LedgerView {
         let t = Instant::now();
         let r = self.ledger.check_in(chain, psiid, input_hash, src).await;
         self.metrics.observe_ledger("CheckIn", t.elapsed());
+        if r.is_err() {
+            // No answer: let the next datagram claim the credential check at once instead
+            // of every waiter waiting out its bound.
+            if let Some(e) = self.lock().chains.get_mut(chain) {
+                e.auth_renewal = None;
+            }
+            self.changed.notify_waiters();
+        }
         r
     }
 

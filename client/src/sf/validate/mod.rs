@@ -50,7 +50,8 @@ fn drop(kind: ErrorKind, detail: impl Into<String>) -> Decision {
 /// The view decides when it can. A datagram whose previous hop's `out` record is not in the
 /// view yet (the previous hop forwards right after its own peer committed; our peer's event
 /// may come a little later) first waits up to `validation.event_wait_ms` for the event while
-/// the view follows the ledger, then asks `CheckIn`.
+/// the view follows the ledger, then asks `CheckIn`. Without a credential verdict, one
+/// datagram asks `CheckIn` and the others wait (as long, at most) for its answer.
 pub async fn validate(
     view: &LedgerView,
     hop: Option<&HopSnapshot>,
@@ -71,14 +72,22 @@ pub async fn validate(
     }
     let wait = ms(view.config().event_wait_ms.min(view.config().hash_wait_ms));
     let wait_until = Instant::now() + wait;
-    // A newer snapshot, after waiting for another datagram's credential check.
+    // A newer snapshot, after waiting for another datagram's credential check (read once
+    // the next wait is armed, so that an answer in between is not missed).
     let first = hop;
     let mut newer: Option<std::sync::Arc<HopSnapshot>> = None;
+    let mut reread = false;
     loop {
-        let hop = newer.as_deref().unwrap_or(first);
         let changes = view.changes();
         tokio::pin!(changes);
         changes.as_mut().enable();
+        if reread {
+            match view.snapshot(&first.chain, &first.hop.psiid) {
+                Some(h) => newer = Some(h),
+                None => break,
+            }
+        }
+        let hop = newer.as_deref().unwrap_or(first);
         let out = hash::check_out(view, hop, input_hash);
         let checks = [
             (ErrorKind::Auth, auth::check(hop)),
@@ -113,10 +122,7 @@ pub async fn validate(
             {
                 break;
             }
-            match view.snapshot(&hop.chain, &hop.hop.psiid) {
-                Some(h) => newer = Some(h),
-                None => break,
-            }
+            reread = true;
             continue;
         }
         let only_out_missing = unknown == 1 && out == Check::Unknown && hop.prev.is_some();
