@@ -81,7 +81,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// The default run: ≤ 2 minutes in all.
+    /// The default run: ≈ 2.5 minutes in all.
     pub fn standard() -> Options {
         Options {
             // Enough for the throughput pass to run its full `max_pass` on every chain (the
@@ -331,7 +331,11 @@ async fn drive(
 ) -> Pass {
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
     let window = Arc::new(Semaphore::new(window));
-    let pb = ui.bar(messages, label.to_owned());
+    // The count or the time cap, whichever comes first, ends the pass: the bar says both.
+    let pb = ui.bar(
+        messages,
+        format!("{label} (stops after {} s)", max_pass.as_secs()),
+    );
     let started = Instant::now();
     let send_until = started + max_pass;
     let sender = {
