@@ -918,7 +918,15 @@ impl ParsedTransaction {
 
 /// Takes an endorser-transaction envelope apart (structure only, no signatures checked).
 pub fn parse_envelope(envelope: &Envelope) -> Result<ParsedTransaction, TxError> {
-    let payload: Payload = decode(&envelope.payload, "Payload")?;
+    parse_envelope_payload(envelope, decode(&envelope.payload, "Payload")?)
+}
+
+/// [`parse_envelope`] with the envelope's payload already decoded (a transaction is large:
+/// every decode of a level copies it).
+fn parse_envelope_payload(
+    envelope: &Envelope,
+    payload: Payload,
+) -> Result<ParsedTransaction, TxError> {
     let header = payload
         .header
         .clone()
@@ -936,6 +944,7 @@ pub fn parse_envelope(envelope: &Envelope) -> Result<ParsedTransaction, TxError>
         return Err(TxError::ActionCount(transaction.actions.len()));
     }
     let action = &transaction.actions[0];
+    let action_header = action.header.clone();
     let action_payload: ChaincodeActionPayload = decode(&action.payload, "ChaincodeActionPayload")?;
     let endorsed = action_payload
         .action
@@ -955,15 +964,17 @@ pub fn parse_envelope(envelope: &Envelope) -> Result<ParsedTransaction, TxError>
         return Err(TxError::Missing("ProposalResponsePayload.extension"));
     }
     let chaincode_action: ChaincodeAction = decode(&response_payload.extension, "ChaincodeAction")?;
+    let response_payload_bytes = endorsed.proposal_response_payload.clone();
+    let endorsements = endorsed.endorsements.clone();
     Ok(ParsedTransaction {
         envelope: envelope.clone(),
         header,
         channel_header,
         signature_header,
-        action_header: action.header.clone(),
-        response_payload_bytes: endorsed.proposal_response_payload.clone(),
-        endorsements: endorsed.endorsements.clone(),
-        transaction: transaction.clone(),
+        action_header,
+        response_payload_bytes,
+        endorsements,
+        transaction,
         proposal_payload,
         invocation,
         response_payload,
@@ -1075,7 +1086,9 @@ pub fn validate_transaction(
     }
     check_tx_id(&chdr.tx_id, &shdr.nonce, &shdr.creator)
         .map_err(|e| invalid(C::BadProposalTxid, e))?;
-    let parsed = parse_envelope(envelope).map_err(|e| invalid(C::InvalidEndorserTransaction, e))?;
+    let channel_header = header.channel_header.clone();
+    let parsed = parse_envelope_payload(envelope, payload)
+        .map_err(|e| invalid(C::InvalidEndorserTransaction, e))?;
     let bad = |e| invalid(C::InvalidEndorserTransaction, e);
     let action_shdr: SignatureHeader =
         decode(&parsed.action_header, "TransactionAction.header").map_err(bad)?;
@@ -1086,7 +1099,7 @@ pub fn validate_transaction(
         return Err(bad(TxError::Missing("TransactionAction.header creator")));
     }
     let hash = proposal_hash(
-        &header.channel_header,
+        &channel_header,
         &parsed.action_header,
         &parsed.action_payload.chaincode_proposal_payload,
     );
