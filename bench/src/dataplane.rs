@@ -685,6 +685,23 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
     })
 }
 
+/// Starts the relay chain in front of `sink` and runs a warm-up and a throughput pass
+/// through it; the relay keeps running for the caller.
+async fn relay_throughput(
+    ui: &Ui,
+    label: &str,
+    psiids: &[String],
+    (source, sink): (&Arc<UdpSocket>, &Arc<UdpSocket>),
+    (warm, thpt): ((u64, usize, Duration), (u64, usize, Duration)),
+    opts: &Options,
+) -> anyhow::Result<(Relay, Pass)> {
+    let relay = Relay::start(psiids, sink.local_addr()?).await?;
+    let to = relay.first;
+    drive(ui, "relay warm-up", source, sink, to, warm, opts).await;
+    let pass = drive(ui, label, source, sink, to, thpt, opts).await;
+    Ok((relay, pass))
+}
+
 async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<Run>, Vec<Detail>)> {
     let mut runs = Vec::new();
     let mut details = Vec::new();
@@ -705,19 +722,10 @@ async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<R
         step.finish_and_clear();
 
         // The relay first, on the same addresses and the same sockets at both ends.
-        let relay = Relay::start(&psiids, dst).await?;
+        let ends = (&source, &sink);
+        let label = format!("{policy}: relay throughput");
+        let (relay, rt) = relay_throughput(ui, &label, &psiids, ends, (warm, thpt), opts).await?;
         let to = relay.first;
-        drive(ui, "relay warm-up", &source, &sink, to, warm, opts).await;
-        let rt = drive(
-            ui,
-            &format!("{policy}: relay throughput"),
-            &source,
-            &sink,
-            to,
-            thpt,
-            opts,
-        )
-        .await;
         let rl = drive(
             ui,
             &format!("{policy}: relay latency"),
@@ -809,19 +817,9 @@ async fn passes(ui: &Ui, opts: &Options, plane: &Plane) -> anyhow::Result<(Vec<R
         // The relay again, now that the SFs and their records are done: the relay alone
         // varies by ±20 % between passes, so its rate is the mean of the passes before and
         // after the SF chain's.
-        let relay = Relay::start(&psiids, dst).await?;
-        let to = relay.first;
-        drive(ui, "relay warm-up", &source, &sink, to, warm, opts).await;
-        let rt_after = drive(
-            ui,
-            &format!("{policy}: relay throughput (again)"),
-            &source,
-            &sink,
-            to,
-            thpt,
-            opts,
-        )
-        .await;
+        let label = format!("{policy}: relay throughput (again)");
+        let (relay, rt_after) =
+            relay_throughput(ui, &label, &psiids, ends, (warm, thpt), opts).await?;
         relay.stop();
         let relay_rate = (rt.msgs_per_s + rt_after.msgs_per_s) / 2.0;
 

@@ -144,16 +144,15 @@ fn a_batch_stores_the_common_addresses_once() {
     }
 }
 
-#[test]
-fn records_written_one_key_per_datagram_still_read() {
-    // Ledgers from before batches were stored whole hold `rec~…~{txid}~{n}` → HopRecord.
-    let mut net = Net::with_chain("none");
-    let old = json!({"chain": CHAIN, "psiid": HOP1, "seq": 7, "inputHash": hash("src"),
-        "outputHash": hash("mid"), "src": "127.0.0.1:1", "next": HOP2_ADDR,
-        "ts": "2023-11-14T22:13:20Z", "txId": "oldtx"});
+/// Writes a hop-1 record as ledgers from before batches were stored whole hold it
+/// (`rec~{chain}~{psiid}~{txid}~{n}` → `HopRecord`), straight into committed state.
+fn put_old_record(net: &mut Net, tx: &str, seq: u64, input_hash: &str) -> Value {
+    let old = json!({"chain": CHAIN, "psiid": HOP1, "seq": seq, "inputHash": input_hash,
+        "outputHash": hash(&format!("{tx}-out")), "src": "127.0.0.1:1", "next": HOP2_ADDR,
+        "ts": "2023-11-14T22:13:20Z", "txId": tx});
     let key = keys::create_composite_key(
         keys::kind::RECORD,
-        &[CHAIN, HOP1, "oldtx", &keys::record_index(0)],
+        &[CHAIN, HOP1, tx, &keys::record_index(0)],
     )
     .unwrap();
     net.ledger.height += 1;
@@ -165,6 +164,14 @@ fn records_written_one_key_per_datagram_still_read() {
             version,
         },
     );
+    old
+}
+
+#[test]
+fn records_written_one_key_per_datagram_still_read() {
+    // Ledgers from before batches were stored whole hold `rec~…~{txid}~{n}` → HopRecord.
+    let mut net = Net::with_chain("none");
+    let old = put_old_record(&mut net, "oldtx", 7, &hash("src"));
     let page = net
         .evaluate(owner(), &["GetRecords", CHAIN, HOP1, "10", ""])
         .json();
@@ -769,26 +776,8 @@ fn per_datagram_keys_follow_each_hops_policy() {
 fn old_and_new_record_keys_page_together() {
     // A hop whose ledger holds records of both layouts: every record once, in key order.
     let mut net = Net::with_chain("none");
-    let old_key = |tx: &str| {
-        keys::create_composite_key(
-            keys::kind::RECORD,
-            &[CHAIN, HOP1, tx, &keys::record_index(0)],
-        )
-        .unwrap()
-    };
     for (tx, seq) in [("0000old", 100), ("zzzzold", 101)] {
-        let old = json!({"chain": CHAIN, "psiid": HOP1, "seq": seq, "inputHash": hash(tx),
-            "outputHash": hash(&format!("{tx}-out")), "src": CLASSIFIER, "next": HOP2_ADDR,
-            "ts": "2023-11-14T22:13:20Z", "txId": tx});
-        net.ledger.height += 1;
-        let version = net.ledger.height;
-        net.ledger.state.insert(
-            old_key(tx),
-            sfcbc_chaincode::memstub::Versioned {
-                value: serde_json::to_vec(&old).unwrap(),
-                version,
-            },
-        );
+        put_old_record(&mut net, tx, seq, &hash(tx));
     }
     let batch: Vec<Value> = (0..3)
         .map(|i| {
