@@ -358,6 +358,7 @@ impl Inner {
     where
         F: std::future::Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
+        let started = std::time::Instant::now();
         let res = match timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
                 Ok(r) => r,
@@ -374,6 +375,19 @@ impl Inner {
             None => fut.await,
         };
         res.map(tonic::Response::into_inner).map_err(|status| {
+            // tonic's own deadline (the `grpc-timeout` we set) can end the call first, as
+            // `Cancelled`, or the peer's, as `DeadlineExceeded`: past our time-out, either
+            // is our client-side time-out.
+            if let Some(t) = timeout
+                && started.elapsed() >= t
+                && matches!(
+                    status.code(),
+                    tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+                )
+            {
+                return GatewayError::timeout(step, &self.endpoint, tx_id.map(str::to_string), t)
+                    .into();
+            }
             GatewayError::from_status(step, &self.endpoint, tx_id.map(str::to_string), &status)
                 .into()
         })

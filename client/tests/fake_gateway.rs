@@ -788,3 +788,42 @@ async fn tls_server_name_override_and_mutual_tls() {
         sfcbc_client::gateway::digest(&client_der)
     );
 }
+
+/// A client-side time-out is always `DeadlineExceeded`, whichever deadline ends the call:
+/// ours, tonic's `grpc-timeout` (which says `Cancelled`) or the peer's. Real Fabric once
+/// answered a 1 ns evaluate with `Cancelled` (tests/real_fabric.rs).
+#[tokio::test]
+async fn a_client_time_out_is_deadline_exceeded_every_time() {
+    let signer = new_signer("Org1MSP");
+    let (addr, _state) = start(&signer).await;
+    let gw = Gateway::builder(signer.identity().clone())
+        .signer(signer.clone())
+        .endpoint(addr.clone())
+        .connect()
+        .await
+        .unwrap();
+    let contract = gw.network("mychannel").contract("basic");
+    let mut codes = std::collections::BTreeMap::new();
+    for timeout in [1, 1_000, 10_000, 50_000, 100_000] {
+        for _ in 0..40 {
+            let r = contract
+                .new_proposal("echo")
+                .arg("x")
+                .build()
+                .unwrap()
+                .evaluate_with_timeout(Some(Duration::from_nanos(timeout)))
+                .await;
+            let code = match r {
+                Ok(_) => "answered".to_string(),
+                Err(e) => format!("{:?}", e.gateway().map(|g| g.code)),
+            };
+            *codes.entry(code).or_insert(0) += 1;
+        }
+    }
+    codes.remove("answered");
+    assert_eq!(
+        codes.keys().collect::<Vec<_>>(),
+        ["Some(DeadlineExceeded)"],
+        "{codes:?}"
+    );
+}
