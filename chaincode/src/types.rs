@@ -244,13 +244,13 @@ impl HopBatch {
             for v in values {
                 *counts.entry(v).or_default() += 1;
             }
-            let mut best: Option<(&str, usize)> = None;
-            for (v, n) in counts {
-                if best.is_none_or(|(_, m)| n > m) {
-                    best = Some((v, n));
-                }
-            }
-            best.map(|(v, _)| v.to_owned()).unwrap_or_default()
+            // `max_by_key` keeps the last of equal counts: the first in order, reversed.
+            counts
+                .into_iter()
+                .rev()
+                .max_by_key(|&(_, n)| n)
+                .map(|(v, _)| v.to_owned())
+                .unwrap_or_default()
         }
         let src = most_common(records.iter().map(|r| r.src.as_str()));
         let next = most_common(records.iter().map(|r| r.next.as_str()));

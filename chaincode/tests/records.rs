@@ -712,17 +712,8 @@ fn per_datagram_keys_follow_each_hops_policy() {
     // inputs with `used~` and writes no `out~` (hop 3 checks addresses), hop 3 (the last)
     // writes its batch only.
     let mut net = Net::default();
-    let spec = json!({
-        "id": CHAIN,
-        "classifier": CLASSIFIER,
-        "hops": [
-            {"psiid": HOP1, "spMsp": "Org1MSP", "address": HOP1_ADDR, "validation": "none"},
-            {"psiid": HOP2, "spMsp": "Org2MSP", "address": HOP2_ADDR, "validation": "hash"},
-            {"psiid": HOP3, "spMsp": "Org3MSP", "address": HOP3_ADDR, "validation": "address"},
-        ]
-    });
-    net.submit(owner(), &["CreateChain", &spec.to_string()])
-        .json();
+    let spec = chain_json_with(["none", "hash", "address"]);
+    net.submit(owner(), &["CreateChain", &spec]).json();
     let batch = |hop: &str, from: &str, to: &str, outs: [&str; 2]| {
         json!([
             rec(0, &hash(&format!("{hop}-in0")), &hash(outs[0]), from, to),

@@ -407,16 +407,21 @@ async fn start_with(
     (addr, state)
 }
 
+/// A gateway to the fake peer at `addr` as `signer`.
+async fn connect(signer: &Signer, addr: &str) -> Gateway {
+    Gateway::builder(signer.identity().clone())
+        .signer(signer.clone())
+        .endpoint(addr.to_string())
+        .connect()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn full_flow_errors_events_and_offline_signing_against_a_fake_peer() {
     let signer = new_signer("Org1MSP");
     let (addr, state) = start(&signer).await;
-    let gw = Gateway::builder(signer.identity().clone())
-        .signer(signer.clone())
-        .endpoint(addr.clone())
-        .connect()
-        .await
-        .unwrap();
+    let gw = connect(&signer, &addr).await;
     let contract = gw.network("mychannel").contract("basic");
 
     // evaluate / submit, arguments as sent
@@ -796,12 +801,7 @@ async fn tls_server_name_override_and_mutual_tls() {
 async fn a_client_time_out_is_deadline_exceeded_every_time() {
     let signer = new_signer("Org1MSP");
     let (addr, _state) = start(&signer).await;
-    let gw = Gateway::builder(signer.identity().clone())
-        .signer(signer.clone())
-        .endpoint(addr.clone())
-        .connect()
-        .await
-        .unwrap();
+    let gw = connect(&signer, &addr).await;
     let contract = gw.network("mychannel").contract("basic");
     let mut codes = std::collections::BTreeMap::new();
     for timeout in [1, 1_000, 10_000, 50_000, 100_000] {

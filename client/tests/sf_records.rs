@@ -14,8 +14,7 @@ use sfcbc_chaincode::types::{
     Chain, ErrorKind, HopError, HopErrorInput, HopRecordInput, HopRecordedEvent, Verdict,
 };
 use sfcbc_client::sf::{
-    EventStream, FunctionConfig, HopRef, LedgerError, Metrics, Recorder, RecordsConfig, Sf,
-    SfConfig, SfLedger,
+    EventStream, FunctionConfig, LedgerError, Metrics, Recorder, RecordsConfig, SfLedger,
 };
 use support::*;
 use tokio::net::UdpSocket;
@@ -286,22 +285,17 @@ async fn the_credential_verdict_takes_one_check_in_not_one_per_datagram() {
     net.create_chain("ttl", &hops, None, src, dst, &[]).await;
     let sink = UdpSocket::bind(dst).await.unwrap();
     let source = UdpSocket::bind(src).await.unwrap();
-    let mut config = SfConfig::new(vec![HopRef {
-        chain: "ttl".into(),
-        psiid: hops[0].psiid.clone(),
-        sources: vec![],
-        channel: None,
-    }]);
-    config.function = FunctionConfig::NameWriter;
-    config.listen = Some(hops[0].address);
-    config.records.batch_interval_ms = 10;
-    config.validation.auth_ttl_ms = 200;
     let ledger = std::sync::Arc::new(SlowCheckIn {
         inner: net.sp_ledger(0),
         delay: Duration::from_millis(100),
     });
-    let sf = Sf::start(config, ledger).await.expect("SF starts");
-    assert!(sf.wait_ready(Duration::from_secs(5)).await);
+    let sf = Net::start_sf_on(
+        ledger,
+        &[("ttl", &hops[0])],
+        FunctionConfig::NameWriter,
+        |c| c.validation.auth_ttl_ms = 200,
+    )
+    .await;
     // No verdict yet: of a burst of 50, one datagram asks and the others wait for it.
     for i in 0..50 {
         source

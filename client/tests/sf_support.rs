@@ -214,6 +214,17 @@ impl Net {
         function: FunctionConfig,
         tweak: impl FnOnce(&mut SfConfig),
     ) -> Sf {
+        let ledger = self.sp_ledger(hops[0].1.sp);
+        Self::start_sf_on(ledger, hops, function, tweak).await
+    }
+
+    /// [`Self::start_sf`] over `ledger` (e.g. the SP's, wrapped).
+    pub async fn start_sf_on(
+        ledger: Arc<dyn SfLedger>,
+        hops: &[(&str, &HopSpec)],
+        function: FunctionConfig,
+        tweak: impl FnOnce(&mut SfConfig),
+    ) -> Sf {
         let mut config = SfConfig::new(
             hops.iter()
                 .map(|(chain, h)| HopRef {
@@ -229,9 +240,7 @@ impl Net {
         config.records.batch_interval_ms = 10;
         config.validation.hash_wait_ms = 500;
         tweak(&mut config);
-        let sf = Sf::start(config, self.sp_ledger(hops[0].1.sp))
-            .await
-            .expect("SF starts");
+        let sf = Sf::start(config, ledger).await.expect("SF starts");
         assert!(
             sf.wait_ready(Duration::from_secs(5)).await,
             "SF never loaded its chains"

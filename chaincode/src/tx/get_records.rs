@@ -34,11 +34,8 @@ const WITHIN: char = '\u{1}';
 const BATCHES_PER_READ: usize = 8;
 
 pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
-    let args = expect_args(&INFO, args)?;
-    let (attributes, page_size) = query(ctx, args[0], args[1], args[2]).await?;
-    let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
-    let (start, end) = keys::partial_composite_key_range(keys::kind::RECORD, &attributes)?;
-    let bookmark = validate::bookmark("bookmark", args[3], &start, &end)?;
+    let q = query(ctx, &INFO, keys::kind::RECORD, args).await?;
+    let (attributes, page_size, bookmark) = (q.attributes(), q.page_size, q.bookmark.clone());
     let (from, skip) = match bookmark.rsplit_once(WITHIN) {
         Some((key, n)) => {
             let n = n.parse::<usize>().map_err(|_| {
@@ -88,30 +85,33 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         }
         at = metadata.bookmark;
     };
-    to_json(&Page {
-        fetched_records_count: items.len() as i32,
-        items,
-        bookmark: if next.is_empty() {
-            String::new()
-        } else {
-            validate::encode_bookmark(&next)
-        },
-    })
+    to_json(&page(items, &next))
 }
 
-/// Checks a records/errors query's chain, hop and page size and the caller's access; the
-/// composite-key attributes to query (chain, and hop when given).
-async fn query(
-    ctx: &Ctx<'_>,
-    chain: &str,
-    psiid: &str,
-    page_size: &str,
-) -> Result<(Vec<String>, i32)> {
+/// A records/errors query, checked: the composite-key attributes (chain, and hop when
+/// given), the page size and the bookmark (a key inside the query's range).
+struct Query {
+    attributes: Vec<String>,
+    page_size: i32,
+    bookmark: String,
+}
+
+impl Query {
+    fn attributes(&self) -> Vec<&str> {
+        self.attributes.iter().map(String::as_str).collect()
+    }
+}
+
+/// Checks a records/errors query's arguments (chain, hop, page size, bookmark) and the
+/// caller's access.
+async fn query(ctx: &Ctx<'_>, info: &TxInfo, object_type: &str, args: &[Vec<u8>]) -> Result<Query> {
+    let args = expect_args(info, args)?;
+    let (chain, psiid) = (args[0], args[1]);
     validate::id("chain", chain)?;
     if !psiid.is_empty() {
         validate::psiid("psiid", psiid)?;
     }
-    let page_size = validate::page_size("pageSize", page_size)?;
+    let page_size = validate::page_size("pageSize", args[2])?;
     let chain = ctx.load_chain(chain).await?;
     access::require_member(&chain, &ctx.caller, ctx.config)?;
     let mut attributes = vec![chain.id.clone()];
@@ -124,7 +124,27 @@ async fn query(
         }
         attributes.push(psiid.to_owned());
     }
-    Ok((attributes, page_size))
+    let mut q = Query {
+        attributes,
+        page_size,
+        bookmark: String::new(),
+    };
+    let (start, end) = keys::partial_composite_key_range(object_type, &q.attributes())?;
+    q.bookmark = validate::bookmark("bookmark", args[3], &start, &end)?;
+    Ok(q)
+}
+
+/// A page of `items`; `next` is the key to go on from (empty: the last page).
+fn page<T>(items: Vec<T>, next: &str) -> Page<T> {
+    Page {
+        fetched_records_count: items.len() as i32,
+        items,
+        bookmark: if next.is_empty() {
+            String::new()
+        } else {
+            validate::encode_bookmark(next)
+        },
+    }
 }
 
 /// One page of `object_type` records of a chain (and hop), for members of the chain.
@@ -134,32 +154,19 @@ pub(crate) async fn paginate<T: DeserializeOwned + Serialize>(
     object_type: &str,
     args: &[Vec<u8>],
 ) -> Result<Page<T>> {
-    let args = expect_args(info, args)?;
-    let (attributes, page_size) = query(ctx, args[0], args[1], args[2]).await?;
-    let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
-    let (start, end) = keys::partial_composite_key_range(object_type, &attributes)?;
-    let bookmark = validate::bookmark("bookmark", args[3], &start, &end)?;
-
+    let q = query(ctx, info, object_type, args).await?;
     let (kvs, metadata) = ctx
         .stub
         .get_state_by_partial_composite_key_with_pagination(
             object_type,
-            &attributes,
-            page_size,
-            &bookmark,
+            &q.attributes(),
+            q.page_size,
+            &q.bookmark,
         )
         .await?;
     let items = kvs
         .iter()
         .map(|kv| parse_stored(&kv.key, &kv.value))
         .collect::<Result<Vec<T>>>()?;
-    Ok(Page {
-        fetched_records_count: items.len() as i32,
-        items,
-        bookmark: if metadata.bookmark.is_empty() {
-            String::new()
-        } else {
-            validate::encode_bookmark(&metadata.bookmark)
-        },
-    })
+    Ok(page(items, &metadata.bookmark))
 }

@@ -64,13 +64,18 @@ pub fn hash(s: &str) -> String {
 }
 
 pub fn chain_json(validation: &str) -> String {
+    chain_json_with([validation; 3])
+}
+
+/// The chain with each hop's own validation policy.
+pub fn chain_json_with(validation: [&str; 3]) -> String {
     serde_json::json!({
         "id": CHAIN,
         "classifier": CLASSIFIER,
         "hops": [
-            {"psiid": HOP1, "spMsp": "Org1MSP", "address": HOP1_ADDR, "validation": validation},
-            {"psiid": HOP2, "spMsp": "Org2MSP", "address": HOP2_ADDR, "validation": validation},
-            {"psiid": HOP3, "spMsp": "Org3MSP", "address": HOP3_ADDR, "validation": validation},
+            {"psiid": HOP1, "spMsp": "Org1MSP", "address": HOP1_ADDR, "validation": validation[0]},
+            {"psiid": HOP2, "spMsp": "Org2MSP", "address": HOP2_ADDR, "validation": validation[1]},
+            {"psiid": HOP3, "spMsp": "Org3MSP", "address": HOP3_ADDR, "validation": validation[2]},
         ]
     })
     .to_string()
