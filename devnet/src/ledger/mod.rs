@@ -26,6 +26,10 @@ pub use error::LedgerError;
 pub use snapshot::Snapshot;
 pub use types::*;
 
+/// redb's page cache per ledger file (redb's default is 1 GiB, per file: a devnet of five
+/// nodes and a channel per chain would hold gigabytes of cache).
+const CACHE_BYTES: usize = 32 << 20;
+
 /// The ledger of one channel on one peer.
 #[derive(Debug)]
 pub struct Ledger {
@@ -51,10 +55,13 @@ impl Ledger {
             source,
         })?;
         let path = dir.join(format!("{channel}.redb"));
-        let db = Database::create(&path).map_err(|source| LedgerError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|source| LedgerError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
         let ledger = Ledger {
             channel: channel.to_owned(),
             path,
