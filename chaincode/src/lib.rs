@@ -11,6 +11,7 @@ pub mod identity;
 pub mod keys;
 pub mod memstub;
 pub mod metadata;
+pub mod packed;
 pub mod stub;
 pub mod tx;
 pub mod types;

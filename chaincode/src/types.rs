@@ -201,7 +201,9 @@ pub struct HopRecordInput {
 /// All the records of one `RecordHops` transaction, at `rec~{chain}~{psiid}~{txid}`: one
 /// key per transaction, not per datagram, so that a batch of N records costs the ledger one
 /// state write. `src` and `next` hold the batch's most common source and next hop; an entry
-/// names its own only where it differs. Readers expand a batch into [`HopRecord`]s.
+/// names its own only where it differs. `records` is written packed (see [`crate::packed`]);
+/// batches written before packing hold a JSON array there and still read. Readers expand a
+/// batch into [`HopRecord`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 // Unknown fields refused: an old per-datagram `HopRecord` must never parse as a batch.
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -213,12 +215,13 @@ pub struct HopBatch {
     pub ts: String,
     pub src: String,
     pub next: String,
+    #[serde(with = "crate::packed::records")]
     pub records: Vec<HopBatchEntry>,
 }
 
-/// One datagram in a [`HopBatch`].
+/// One datagram in a [`HopBatch`] or [`PackedRecordsInput`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HopBatchEntry {
     pub seq: u64,
     pub input_hash: String,
@@ -229,9 +232,72 @@ pub struct HopBatchEntry {
     pub next: Option<String>,
 }
 
+/// `records` with their most common `src` / `next` factored out (ties go to the value that
+/// sorts first, so that every peer writes the same bytes).
+fn factor(records: &[HopRecordInput]) -> (String, String, Vec<HopBatchEntry>) {
+    fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for v in values {
+            *counts.entry(v).or_default() += 1;
+        }
+        // `max_by_key` keeps the last of equal counts: the first in order, reversed.
+        counts
+            .into_iter()
+            .rev()
+            .max_by_key(|&(_, n)| n)
+            .map(|(v, _)| v.to_owned())
+            .unwrap_or_default()
+    }
+    let src = most_common(records.iter().map(|r| r.src.as_str()));
+    let next = most_common(records.iter().map(|r| r.next.as_str()));
+    let entries = records
+        .iter()
+        .map(|r| HopBatchEntry {
+            seq: r.seq,
+            input_hash: r.input_hash.clone(),
+            output_hash: r.output_hash.clone(),
+            src: (r.src != src).then(|| r.src.clone()),
+            next: (r.next != next).then(|| r.next.clone()),
+        })
+        .collect();
+    (src, next, entries)
+}
+
+/// `RecordHops`' `recordsJSON` in its compact form: `{"src", "next", "records": "<packed>"}`
+/// (see [`crate::packed`]), what the SF runtime sends. The chaincode also takes a JSON array
+/// of [`HopRecordInput`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackedRecordsInput {
+    pub src: String,
+    pub next: String,
+    #[serde(with = "crate::packed::records")]
+    pub records: Vec<HopBatchEntry>,
+}
+
+impl PackedRecordsInput {
+    pub fn pack(records: &[HopRecordInput]) -> PackedRecordsInput {
+        let (src, next, records) = factor(records);
+        PackedRecordsInput { src, next, records }
+    }
+
+    pub fn unpack(self) -> Vec<HopRecordInput> {
+        let PackedRecordsInput { src, next, records } = self;
+        records
+            .into_iter()
+            .map(|e| HopRecordInput {
+                seq: e.seq,
+                input_hash: e.input_hash,
+                output_hash: e.output_hash,
+                src: e.src.unwrap_or_else(|| src.clone()),
+                next: e.next.unwrap_or_else(|| next.clone()),
+            })
+            .collect()
+    }
+}
+
 impl HopBatch {
-    /// A batch of `records`, with the most common `src` / `next` factored out (ties go to
-    /// the value that sorts first, so that every peer writes the same bytes).
+    /// A batch of `records`, with the most common `src` / `next` factored out.
     pub fn new(
         chain: &str,
         psiid: &str,
@@ -239,31 +305,7 @@ impl HopBatch {
         ts: &str,
         records: &[HopRecordInput],
     ) -> HopBatch {
-        fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
-            let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-            for v in values {
-                *counts.entry(v).or_default() += 1;
-            }
-            // `max_by_key` keeps the last of equal counts: the first in order, reversed.
-            counts
-                .into_iter()
-                .rev()
-                .max_by_key(|&(_, n)| n)
-                .map(|(v, _)| v.to_owned())
-                .unwrap_or_default()
-        }
-        let src = most_common(records.iter().map(|r| r.src.as_str()));
-        let next = most_common(records.iter().map(|r| r.next.as_str()));
-        let entries = records
-            .iter()
-            .map(|r| HopBatchEntry {
-                seq: r.seq,
-                input_hash: r.input_hash.clone(),
-                output_hash: r.output_hash.clone(),
-                src: (r.src != src).then(|| r.src.clone()),
-                next: (r.next != next).then(|| r.next.clone()),
-            })
-            .collect();
+        let (src, next, records) = factor(records);
         HopBatch {
             chain: chain.to_owned(),
             psiid: psiid.to_owned(),
@@ -271,7 +313,7 @@ impl HopBatch {
             ts: ts.to_owned(),
             src,
             next,
-            records: entries,
+            records,
         }
     }
 

@@ -3,10 +3,13 @@
 
 mod common;
 
+use base64::Engine;
 use common::*;
 use serde_json::{Value, json};
 use sfcbc_chaincode::keys;
 use sfcbc_chaincode::memstub::MemLedger;
+use sfcbc_chaincode::packed;
+use sfcbc_chaincode::types::{HopRecordInput, PackedRecordsInput};
 
 #[test]
 fn record_hops_writes_blindly_and_emits_one_event() {
@@ -76,8 +79,9 @@ fn record_hops_writes_blindly_and_emits_one_event() {
         assert_eq!(stored["ts"], "2023-11-14T22:13:21Z");
         assert_eq!(stored["src"], HOP1_ADDR);
         assert_eq!(stored["next"], HOP3_ADDR);
+        assert!(stored["records"].is_string(), "records are stored packed");
         assert_eq!(
-            stored["records"][1],
+            entries(&stored)[1],
             json!({"seq": 1, "inputHash": hash("in1"), "outputHash": hash("out1")})
         );
         if hashing {
@@ -126,9 +130,10 @@ fn a_batch_stores_the_common_addresses_once() {
         (&stored["src"], &stored["next"]),
         (&json!(HOP1_ADDR), &json!(HOP3_ADDR))
     );
-    assert_eq!(stored["records"][0].get("src"), None);
-    assert_eq!(stored["records"][1]["src"], other);
-    assert_eq!(stored["records"][2]["next"], other);
+    let stored = entries(&stored);
+    assert_eq!(stored[0].get("src"), None);
+    assert_eq!(stored[1]["src"], other);
+    assert_eq!(stored[2]["next"], other);
     let page = net
         .evaluate(owner(), &["GetRecords", CHAIN, HOP2, "10", ""])
         .json();
@@ -141,6 +146,158 @@ fn a_batch_stores_the_common_addresses_once() {
         for field in ["seq", "inputHash", "outputHash", "src", "next"] {
             assert_eq!(got[field], sent[field], "{field}");
         }
+    }
+}
+
+/// A stored batch's records, unpacked, as JSON.
+fn entries(stored: &Value) -> Vec<Value> {
+    packed::decode(stored["records"].as_str().expect("packed records"))
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
+}
+
+#[test]
+fn packed_records_record_what_the_array_form_does() {
+    // The SF runtime sends `{"src", "next", "records": "<packed>"}`; the chaincode stores and
+    // returns exactly what it does for the same records as a JSON array.
+    let other = "127.0.0.99:4000";
+    let inputs: Vec<HopRecordInput> = (0..5)
+        .map(|i| HopRecordInput {
+            seq: 100 + i,
+            input_hash: hash(&format!("i{i}")),
+            output_hash: hash(&format!("o{i}")),
+            src: if i == 3 { other } else { HOP1_ADDR }.to_owned(),
+            next: if i == 4 { other } else { HOP3_ADDR }.to_owned(),
+        })
+        .collect();
+    let as_array = serde_json::to_value(&inputs).unwrap();
+    let as_packed = serde_json::to_value(PackedRecordsInput::pack(&inputs)).unwrap();
+    assert!(as_packed["records"].is_string());
+    assert!(
+        as_packed.to_string().len() * 10 < as_array.to_string().len() * 6,
+        "packed {} bytes, array {}",
+        as_packed.to_string().len(),
+        as_array.to_string().len()
+    );
+    let mut results = Vec::new();
+    for (policy, form) in [
+        ("none", &as_array),
+        ("none", &as_packed),
+        ("hash", &as_array),
+        ("hash", &as_packed),
+    ] {
+        let mut net = Net::with_chain(policy);
+        let out = net.record(sp2(), HOP2, form.clone());
+        let mut body = out.json();
+        body["txId"] = json!("-");
+        let mut stored: Value = serde_json::from_slice(
+            net.ledger
+                .get(&keys::batch_key(CHAIN, HOP2, &out.tx_id).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        stored["txId"] = json!("-");
+        let mut page = net
+            .evaluate(owner(), &["GetRecords", CHAIN, HOP2, "10", ""])
+            .json();
+        for item in page["items"].as_array_mut().unwrap() {
+            item["txId"] = json!("-");
+        }
+        let mut writes: Vec<String> = out.record.writes.keys().cloned().collect();
+        writes.retain(|k| !k.contains(&out.tx_id));
+        results.push((policy, body, stored, page, writes));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[2], results[3]);
+    assert_eq!(results[0].3["fetchedRecordsCount"], 5);
+    assert_eq!(results[0].3["items"][3]["src"], other);
+    assert_eq!(results[0].3["items"][4]["next"], other);
+    assert_eq!(
+        results[2].4.len(),
+        10,
+        "out~ and used~ per record under hash"
+    );
+}
+
+#[test]
+fn batches_stored_before_packing_still_read() {
+    // Their `records` is a JSON array of entries with hex hashes.
+    let mut net = Net::with_chain("none");
+    let v1 = json!({"chain": CHAIN, "psiid": HOP1, "txId": "v1tx", "ts": "2023-11-14T22:13:20Z",
+        "src": "127.0.0.1:1", "next": HOP2_ADDR, "records": [
+            {"seq": 4, "inputHash": hash("a"), "outputHash": hash("b")},
+            {"seq": 5, "inputHash": hash("c"), "outputHash": hash("d"), "next": "127.0.0.7:7"}]});
+    net.ledger.height += 1;
+    let version = net.ledger.height;
+    net.ledger.state.insert(
+        keys::batch_key(CHAIN, HOP1, "v1tx").unwrap(),
+        sfcbc_chaincode::memstub::Versioned {
+            value: serde_json::to_vec(&v1).unwrap(),
+            version,
+        },
+    );
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP1, "10", ""])
+        .json();
+    assert_eq!(page["fetchedRecordsCount"], 2);
+    assert_eq!(
+        page["items"][1],
+        json!({"chain": CHAIN, "psiid": HOP1, "seq": 5, "inputHash": hash("c"),
+               "outputHash": hash("d"), "src": "127.0.0.1:1", "next": "127.0.0.7:7",
+               "ts": "2023-11-14T22:13:20Z", "txId": "v1tx"})
+    );
+    let trace = net
+        .evaluate(owner(), &["TraceMessage", CHAIN, &hash("a")])
+        .json();
+    assert_eq!(trace["hops"][0]["outputHash"], hash("b"));
+}
+
+#[test]
+fn bad_packed_records_are_refused_with_the_reason() {
+    let mut net = Net::with_chain("none");
+    let good = PackedRecordsInput::pack(&[HopRecordInput {
+        seq: 1,
+        input_hash: hash("i"),
+        output_hash: hash("o"),
+        src: HOP1_ADDR.into(),
+        next: HOP3_ADDR.into(),
+    }]);
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(
+            serde_json::to_value(&good).unwrap()["records"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    bytes.pop();
+    let cut = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    for (records, why) in [
+        (
+            json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": cut}),
+            "record 0 is cut short",
+        ),
+        (
+            json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": "%%"}),
+            "not base64",
+        ),
+        (
+            json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": "AQ=="}),
+            "0 records",
+        ),
+        (
+            json!({"src": "nowhere", "next": HOP3_ADDR, "records": serde_json::to_value(&good).unwrap()["records"]}),
+            "not ip:port",
+        ),
+        (
+            json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": "AQ==", "extra": 1}),
+            "unknown field",
+        ),
+    ] {
+        let out = net.record(sp2(), HOP2, records);
+        out.fails(400, why);
+        out.fails(400, "recordsJSON");
     }
 }
 

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use sfcbc_chaincode::memstub::{MemLedger, MemStub};
 use sfcbc_chaincode::types::{
-    Chain, HopError, HopErrorInput, HopRecordInput, HopRecordedEvent, Verdict,
+    Chain, HopError, HopErrorInput, HopRecordInput, HopRecordedEvent, PackedRecordsInput, Verdict,
 };
 use sfcbc_chaincode::{Config, Creator, TxTimestamp, dispatch_with};
 use tokio::sync::broadcast;
@@ -353,7 +353,11 @@ impl SfLedger for LocalClient {
         records: &[HopRecordInput],
     ) -> Result<HopRecordedEvent, LedgerError> {
         let out = self
-            .submit("RecordHops", &[chain, psiid, &to_json(&records)?], &[])
+            .submit(
+                "RecordHops",
+                &[chain, psiid, &to_json(&PackedRecordsInput::pack(records))?],
+                &[],
+            )
             .await?;
         json("RecordHops", &out)
     }

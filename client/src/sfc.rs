@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sfcbc_chaincode::types::{
     Chain, ChainEventPayload, ChainSpec, Endpoint, HopError, HopErrorInput, HopRecord,
-    HopRecordInput, HopRecordedEvent, HopRejectedEvent, Page, Trace, Verdict,
+    HopRecordInput, HopRecordedEvent, HopRejectedEvent, PackedRecordsInput, Page, Trace, Verdict,
 };
 
 use crate::contract::Contract;
@@ -275,7 +275,11 @@ impl SfcContract {
     ) -> Result<HopRecordedEvent> {
         self.submit(
             "RecordHops",
-            &[chain, psiid, &to_json("recordsJSON", &records)?],
+            &[
+                chain,
+                psiid,
+                &to_json("recordsJSON", &PackedRecordsInput::pack(records))?,
+            ],
         )
         .await
     }
@@ -292,7 +296,11 @@ impl SfcContract {
             .contract
             .submit_async(
                 "RecordHops",
-                &[chain, psiid, &to_json("recordsJSON", &records)?],
+                &[
+                    chain,
+                    psiid,
+                    &to_json("recordsJSON", &PackedRecordsInput::pack(records))?,
+                ],
             )
             .await?;
         Ok((parse("RecordHops", &out)?, commit))

@@ -35,8 +35,20 @@ pub fn creator(msp: &str, cn: &str) -> Creator {
 
 /// A free UDP address on `ip` (bind port 0, release).
 pub fn free_addr(ip: &str) -> SocketAddr {
-    let s = std::net::UdpSocket::bind((ip, 0)).expect("bind a free port");
-    s.local_addr().expect("addr")
+    // Never the same address twice in one process: tests run in parallel, and the kernel may
+    // hand a port just released here to another test's probe before the first binds it.
+    static GIVEN: std::sync::Mutex<Vec<SocketAddr>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let s = std::net::UdpSocket::bind((ip, 0)).expect("bind a free port");
+        let addr = s.local_addr().expect("addr");
+        if !given.contains(&addr) {
+            given.push(addr);
+            return addr;
+        }
+    }
 }
 
 /// The owner, three SPs (Org1..Org3) and the manager on one embedded ledger.

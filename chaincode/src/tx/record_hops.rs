@@ -1,6 +1,7 @@
 //! `RecordHops(chain, psiid, recordsJSON)` — submit, the hop's SP only: 1..=1000 records of
 //! processed datagrams in one transaction, one `HopRecorded` event (how many records, and
-//! their output hashes when the next hop validates by hash).
+//! their output hashes when the next hop validates by hash). `recordsJSON` is a JSON array of
+//! [`HopRecordInput`] or, smaller, a [`PackedRecordsInput`] (what the SF runtime sends).
 //!
 //! Every write goes to a key unique to this transaction or message, so records of different
 //! messages never conflict:
@@ -24,7 +25,10 @@ use super::{Ctx, TxInfo, TxKind, expect_args, parse_arg, to_json};
 use crate::access;
 use crate::error::{ContractError, Result};
 use crate::keys;
-use crate::types::{ChainState, HopBatch, HopRecordInput, HopRecordedEvent, OutRecord, UsedRecord};
+use crate::types::{
+    ChainState, HopBatch, HopRecordInput, HopRecordedEvent, OutRecord, PackedRecordsInput,
+    UsedRecord,
+};
 use crate::validate::{self, limits};
 
 pub const INFO: TxInfo = TxInfo {
@@ -39,7 +43,12 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let args = expect_args(&INFO, args)?;
     validate::id("chain", args[0])?;
     validate::psiid("psiid", args[1])?;
-    let records: Vec<HopRecordInput> = parse_arg("recordsJSON", args[2])?;
+    // A JSON array of records, or the packed form the SF runtime sends.
+    let records: Vec<HopRecordInput> = if args[2].trim_start().starts_with('[') {
+        parse_arg("recordsJSON", args[2])?
+    } else {
+        parse_arg::<PackedRecordsInput>("recordsJSON", args[2])?.unpack()
+    };
     if records.is_empty() || records.len() > limits::MAX_RECORDS_PER_TX {
         return Err(ContractError::bad(
             "recordsJSON",

@@ -1,0 +1,266 @@
+//! Hop records packed into one base64 string: how `RecordHops` carries its records and how a
+//! [`HopBatch`](crate::types::HopBatch) stores them.
+//!
+//! A record is a datagram's two SHA-256 hashes and the SF's sequence number. As JSON objects
+//! with hex hashes that is ≈ 170 bytes a record, and every byte of it is copied, hashed and
+//! written many times over on its way into the ledger (proposal, endorsement, block, state,
+//! each peer). Packed it is 73 bytes before base64 (≈ 98 after).
+//!
+//! Layout (all integers big-endian): one version byte (`1`), then per record
+//! - `seq`: u64;
+//! - input hash, output hash: 32 bytes each;
+//! - flags: u8, bit 0 = the record has its own `src`, bit 1 = its own `next`;
+//! - for each flag set, in that order: u16 length + UTF-8 bytes.
+//!
+//! Readers also accept the older form, a JSON array of entries with hex hashes, so batches
+//! written before packing still read.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::types::HopBatchEntry;
+
+/// The layout version this code writes and reads.
+pub const VERSION: u8 = 1;
+
+const FLAG_SRC: u8 = 1;
+const FLAG_NEXT: u8 = 2;
+
+/// Why packed records do not decode (or a record can not be packed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackError {
+    #[error("not base64: {0}")]
+    Base64(String),
+    #[error("empty: no version byte")]
+    Empty,
+    #[error("layout version {0}; this chaincode reads version {VERSION}")]
+    Version(u8),
+    #[error("record {index} is cut short")]
+    Truncated { index: usize },
+    #[error("record {index} has unknown flags {flags:#04x}")]
+    Flags { index: usize, flags: u8 },
+    #[error("record {index}: its {field} is not UTF-8")]
+    Utf8 { index: usize, field: &'static str },
+    #[error("record {index}: {field} {value:?} is not a SHA-256 hash (64 lowercase hex)")]
+    Hash {
+        index: usize,
+        field: &'static str,
+        value: String,
+    },
+    #[error("record {index}: its {field} is longer than 65535 bytes")]
+    TooLong { index: usize, field: &'static str },
+}
+
+/// `entries` packed and base64-encoded.
+pub fn encode(entries: &[HopBatchEntry]) -> Result<String, PackError> {
+    let mut out = Vec::with_capacity(1 + entries.len() * 73);
+    out.push(VERSION);
+    for (index, e) in entries.iter().enumerate() {
+        out.extend_from_slice(&e.seq.to_be_bytes());
+        out.extend_from_slice(&hash_bytes(index, "inputHash", &e.input_hash)?);
+        out.extend_from_slice(&hash_bytes(index, "outputHash", &e.output_hash)?);
+        let flags = u8::from(e.src.is_some()) * FLAG_SRC + u8::from(e.next.is_some()) * FLAG_NEXT;
+        out.push(flags);
+        for (field, value) in [("src", &e.src), ("next", &e.next)] {
+            if let Some(v) = value {
+                let len =
+                    u16::try_from(v.len()).map_err(|_| PackError::TooLong { index, field })?;
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+    }
+    Ok(STANDARD.encode(out))
+}
+
+/// The entries of a string [`encode`] made.
+pub fn decode(packed: &str) -> Result<Vec<HopBatchEntry>, PackError> {
+    let bytes = STANDARD
+        .decode(packed)
+        .map_err(|e| PackError::Base64(e.to_string()))?;
+    let (&version, mut rest) = bytes.split_first().ok_or(PackError::Empty)?;
+    if version != VERSION {
+        return Err(PackError::Version(version));
+    }
+    let mut entries = Vec::with_capacity(rest.len() / 73);
+    while !rest.is_empty() {
+        let index = entries.len();
+        let mut take = |n: usize| -> Result<&[u8], PackError> {
+            if rest.len() < n {
+                return Err(PackError::Truncated { index });
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let seq = u64::from_be_bytes(take(8)?.try_into().expect("8 bytes"));
+        let input_hash = hex::encode(take(32)?);
+        let output_hash = hex::encode(take(32)?);
+        let flags = take(1)?[0];
+        if flags & !(FLAG_SRC | FLAG_NEXT) != 0 {
+            return Err(PackError::Flags { index, flags });
+        }
+        let mut string = |field: &'static str| -> Result<String, PackError> {
+            let len = u16::from_be_bytes(take(2)?.try_into().expect("2 bytes"));
+            String::from_utf8(take(len.into())?.to_vec())
+                .map_err(|_| PackError::Utf8 { index, field })
+        };
+        let src = (flags & FLAG_SRC != 0).then(|| string("src")).transpose()?;
+        let next = (flags & FLAG_NEXT != 0)
+            .then(|| string("next"))
+            .transpose()?;
+        entries.push(HopBatchEntry {
+            seq,
+            input_hash,
+            output_hash,
+            src,
+            next,
+        });
+    }
+    Ok(entries)
+}
+
+fn hash_bytes(index: usize, field: &'static str, hex_hash: &str) -> Result<[u8; 32], PackError> {
+    let bad = || PackError::Hash {
+        index,
+        field,
+        value: hex_hash.chars().take(80).collect(),
+    };
+    // Only lowercase hex round-trips: decoding writes lowercase.
+    if hex_hash.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_hash, &mut out).map_err(|_| bad())?;
+    Ok(out)
+}
+
+/// `#[serde(with = "packed::records")]`: writes entries packed; reads them packed or as the
+/// older JSON array.
+pub mod records {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(entries: &[HopBatchEntry], s: S) -> Result<S::Ok, S::Error> {
+        encode(entries)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HopBatchEntry>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Packed(String),
+            Entries(Vec<HopBatchEntry>),
+        }
+        match Repr::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "records: expected packed records (a base64 string) or an array of records",
+            )
+        })? {
+            Repr::Packed(s) => {
+                decode(&s).map_err(|e| serde::de::Error::custom(format!("packed records: {e}")))
+            }
+            Repr::Entries(entries) => Ok(entries),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, src: Option<&str>, next: Option<&str>) -> HopBatchEntry {
+        HopBatchEntry {
+            seq,
+            input_hash: format!("{:064x}", seq.wrapping_mul(7).wrapping_add(1)),
+            output_hash: format!("{:064x}", u64::MAX - seq),
+            src: src.map(str::to_owned),
+            next: next.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn round_trip_with_and_without_own_src_and_next() {
+        let entries = vec![
+            entry(0, None, None),
+            entry(u64::MAX, Some("127.0.0.9:4000"), None),
+            entry(2, None, Some("sf.example.com:5000")),
+            entry(3, Some("[::1]:1"), Some("10.0.0.1:9")),
+        ];
+        let packed = encode(&entries).unwrap();
+        assert_eq!(decode(&packed).unwrap(), entries);
+        // 73 bytes a record plus what the own addresses take.
+        let raw = STANDARD.decode(&packed).unwrap();
+        assert_eq!(
+            raw.len(),
+            1 + 4 * 73 + (2 + 14) + (2 + 19) + (2 + 7) + (2 + 10)
+        );
+        assert_eq!(decode(&encode(&[]).unwrap()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn refuses_what_it_can_not_pack_or_read() {
+        let mut upper = entry(1, None, None);
+        upper.input_hash = upper.input_hash.to_uppercase().replace('0', "A");
+        assert!(matches!(
+            encode(&[upper]),
+            Err(PackError::Hash {
+                field: "inputHash",
+                ..
+            })
+        ));
+        let mut short = entry(1, None, None);
+        short.output_hash.pop();
+        assert!(matches!(
+            encode(&[short]),
+            Err(PackError::Hash {
+                field: "outputHash",
+                ..
+            })
+        ));
+        let mut long = entry(1, None, None);
+        long.next = Some("x".repeat(70_000));
+        assert!(matches!(
+            encode(&[long]),
+            Err(PackError::TooLong { field: "next", .. })
+        ));
+
+        let good = STANDARD
+            .decode(encode(&[entry(1, Some("a:1"), None)]).unwrap())
+            .unwrap();
+        let b64 = |b: &[u8]| STANDARD.encode(b);
+        assert_eq!(
+            decode("***"),
+            Err(PackError::Base64("Invalid symbol 42, offset 0.".into()))
+        );
+        assert_eq!(decode(""), Err(PackError::Empty));
+        let mut v2 = good.clone();
+        v2[0] = 2;
+        assert_eq!(decode(&b64(&v2)), Err(PackError::Version(2)));
+        for cut in 2..good.len() {
+            assert_eq!(
+                decode(&b64(&good[..cut])),
+                Err(PackError::Truncated { index: 0 }),
+                "cut at {cut}"
+            );
+        }
+        let mut flags = good.clone();
+        flags[1 + 72] = 4 | FLAG_SRC;
+        assert_eq!(
+            decode(&b64(&flags)),
+            Err(PackError::Flags { index: 0, flags: 5 })
+        );
+        let mut utf8 = good.clone();
+        let last = utf8.len() - 1;
+        utf8[last] = 0xff;
+        assert_eq!(
+            decode(&b64(&utf8)),
+            Err(PackError::Utf8 {
+                index: 0,
+                field: "src"
+            })
+        );
+    }
+}
