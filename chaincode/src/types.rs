@@ -280,43 +280,9 @@ impl PackedRecordsInput {
         let (src, next, records) = factor(records);
         PackedRecordsInput { src, next, records }
     }
-
-    pub fn unpack(self) -> Vec<HopRecordInput> {
-        let PackedRecordsInput { src, next, records } = self;
-        records
-            .into_iter()
-            .map(|e| HopRecordInput {
-                seq: e.seq,
-                input_hash: e.input_hash,
-                output_hash: e.output_hash,
-                src: e.src.unwrap_or_else(|| src.clone()),
-                next: e.next.unwrap_or_else(|| next.clone()),
-            })
-            .collect()
-    }
 }
 
 impl HopBatch {
-    /// A batch of `records`, with the most common `src` / `next` factored out.
-    pub fn new(
-        chain: &str,
-        psiid: &str,
-        tx_id: &str,
-        ts: &str,
-        records: &[HopRecordInput],
-    ) -> HopBatch {
-        let (src, next, records) = factor(records);
-        HopBatch {
-            chain: chain.to_owned(),
-            psiid: psiid.to_owned(),
-            tx_id: tx_id.to_owned(),
-            ts: ts.to_owned(),
-            src,
-            next,
-            records,
-        }
-    }
-
     /// The batch as one [`HopRecord`] per datagram, in the order the SF sent them.
     pub fn expand(self) -> impl Iterator<Item = HopRecord> {
         let HopBatch {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sfcbc_chaincode::keys;
 use sfcbc_chaincode::memstub::MemLedger;
 use sfcbc_chaincode::packed;
-use sfcbc_chaincode::types::{HopRecordInput, PackedRecordsInput};
+use sfcbc_chaincode::types::{HopBatchEntry, HopRecordInput, PackedRecordsInput};
 
 #[test]
 fn record_hops_writes_blindly_and_emits_one_event() {
@@ -293,6 +293,17 @@ fn bad_packed_records_are_refused_with_the_reason() {
         (
             json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": "AQ==", "extra": 1}),
             "unknown field",
+        ),
+        (
+            json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": packed::encode(&[HopBatchEntry {
+                seq: 1,
+                input_hash: hash("i"),
+                output_hash: hash("o"),
+                src: None,
+                next: Some("nowhere".into()),
+            }])
+            .unwrap()}),
+            "recordsJSON.records[0].next",
         ),
     ] {
         let out = net.record(sp2(), HOP2, records);

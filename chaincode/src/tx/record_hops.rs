@@ -43,28 +43,37 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let args = expect_args(&INFO, args)?;
     validate::id("chain", args[0])?;
     validate::psiid("psiid", args[1])?;
-    // A JSON array of records, or the packed form the SF runtime sends.
-    let records: Vec<HopRecordInput> = if args[2].trim_start().starts_with('[') {
-        parse_arg("recordsJSON", args[2])?
+    // A JSON array of records, or the packed form the SF runtime sends; either way the
+    // records leave this block factored (common `src`/`next` once), as the batch stores them.
+    let records = if args[2].trim_start().starts_with('[') {
+        let list: Vec<HopRecordInput> = parse_arg("recordsJSON", args[2])?;
+        check_count(list.len())?;
+        for (i, r) in list.iter().enumerate() {
+            check(
+                &r.input_hash,
+                &r.output_hash,
+                Some(&r.src),
+                Some(&r.next),
+                |f| format!("recordsJSON[{i}].{f}"),
+            )?;
+        }
+        PackedRecordsInput::pack(&list)
     } else {
-        parse_arg::<PackedRecordsInput>("recordsJSON", args[2])?.unpack()
+        let packed: PackedRecordsInput = parse_arg("recordsJSON", args[2])?;
+        check_count(packed.records.len())?;
+        validate::address("recordsJSON.src", &packed.src)?;
+        validate::address("recordsJSON.next", &packed.next)?;
+        for (i, e) in packed.records.iter().enumerate() {
+            check(
+                &e.input_hash,
+                &e.output_hash,
+                e.src.as_deref(),
+                e.next.as_deref(),
+                |f| format!("recordsJSON.records[{i}].{f}"),
+            )?;
+        }
+        packed
     };
-    if records.is_empty() || records.len() > limits::MAX_RECORDS_PER_TX {
-        return Err(ContractError::bad(
-            "recordsJSON",
-            format!(
-                "{} records; one transaction holds 1..={}",
-                records.len(),
-                limits::MAX_RECORDS_PER_TX
-            ),
-        ));
-    }
-    for (i, r) in records.iter().enumerate() {
-        validate::hash(&format!("recordsJSON[{i}].inputHash"), &r.input_hash)?;
-        validate::hash(&format!("recordsJSON[{i}].outputHash"), &r.output_hash)?;
-        validate::address(&format!("recordsJSON[{i}].src"), &r.src)?;
-        validate::address(&format!("recordsJSON[{i}].next"), &r.next)?;
-    }
 
     // check access
     let chain = ctx.load_chain(args[0]).await?;
@@ -82,7 +91,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     // replay guard (reads see committed state only, so duplicates in the batch are checked here)
     if hop.validation.checks_hash() {
         let mut inputs = BTreeSet::new();
-        for (i, r) in records.iter().enumerate() {
+        for (i, r) in records.records.iter().enumerate() {
             if !inputs.insert(r.input_hash.as_str()) {
                 return Err(ContractError::Conflict(format!(
                     "replay: recordsJSON[{i}].inputHash {} appears twice in the batch",
@@ -107,7 +116,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         .is_some_and(|next| next.validation.checks_hash());
     if next_checks_hash {
         let mut outputs = BTreeSet::new();
-        for (i, r) in records.iter().enumerate() {
+        for (i, r) in records.records.iter().enumerate() {
             if !outputs.insert(r.output_hash.as_str()) {
                 return Err(ContractError::bad(
                     format!("recordsJSON[{i}].outputHash"),
@@ -119,11 +128,29 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
 
     // act: blind writes to keys unique to this tx or message
     let tx_id = ctx.tx_id().to_owned();
-    let batch = HopBatch::new(&chain.id, &hop.psiid, &tx_id, &ctx.now, &records);
+    let outputs = if next_checks_hash {
+        records
+            .records
+            .iter()
+            .map(|r| r.output_hash.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let count = records.records.len();
+    let batch = HopBatch {
+        chain: chain.id.clone(),
+        psiid: hop.psiid.clone(),
+        tx_id: tx_id.clone(),
+        ts: ctx.now.clone(),
+        src: records.src,
+        next: records.next,
+        records: records.records,
+    };
     ctx.put_json(&keys::batch_key(&chain.id, &hop.psiid, &tx_id)?, &batch)
         .await?;
     if next_checks_hash {
-        for r in &records {
+        for r in &batch.records {
             let out = OutRecord {
                 tx_id: tx_id.clone(),
                 seq: r.seq,
@@ -137,7 +164,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         let used = UsedRecord {
             tx_id: tx_id.clone(),
         };
-        for r in &records {
+        for r in &batch.records {
             ctx.put_json(
                 &keys::used_key(&chain.id, &hop.psiid, &r.input_hash)?,
                 &used,
@@ -148,14 +175,51 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let event = HopRecordedEvent {
         chain: chain.id.clone(),
         psiid: hop.psiid.clone(),
-        outputs: if next_checks_hash {
-            records.iter().map(|r| r.output_hash.clone()).collect()
-        } else {
-            Vec::new()
-        },
-        records: records.len(),
+        outputs,
+        records: count,
         tx_id,
     };
     ctx.emit("HopRecorded", &event)?;
     to_json(&event)
+}
+
+fn check_count(n: usize) -> Result<()> {
+    if n == 0 || n > limits::MAX_RECORDS_PER_TX {
+        return Err(ContractError::bad(
+            "recordsJSON",
+            format!(
+                "{n} records; one transaction holds 1..={}",
+                limits::MAX_RECORDS_PER_TX
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One record's hashes and addresses (`None`: the batch's common one, checked once). Field
+/// names are built only for an error: this runs for every datagram of every hop.
+fn check(
+    input_hash: &str,
+    output_hash: &str,
+    src: Option<&str>,
+    next: Option<&str>,
+    field: impl Fn(&str) -> String,
+) -> Result<()> {
+    let ok = validate::hash("", input_hash).is_ok()
+        && validate::hash("", output_hash).is_ok()
+        && src.is_none_or(|v| validate::address("", v).is_ok())
+        && next.is_none_or(|v| validate::address("", v).is_ok());
+    if ok {
+        return Ok(());
+    }
+    // Again, with the field's name in the message.
+    validate::hash(&field("inputHash"), input_hash)?;
+    validate::hash(&field("outputHash"), output_hash)?;
+    if let Some(v) = src {
+        validate::address(&field("src"), v)?;
+    }
+    if let Some(v) = next {
+        validate::address(&field("next"), v)?;
+    }
+    Ok(())
 }
