@@ -46,8 +46,14 @@ pub async fn forward(
     address: &str,
     payload: &[u8],
 ) -> Result<SocketAddr, ForwardError> {
-    let ipv4 = socket.local_addr().map(|a| a.is_ipv4()).unwrap_or(true);
-    let to = resolve(address, ipv4).await?;
+    // Ledger addresses are almost always `ip:port`: no `getsockname` per datagram for them.
+    let to = match address.parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            let ipv4 = socket.local_addr().map(|a| a.is_ipv4()).unwrap_or(true);
+            resolve(address, ipv4).await?
+        }
+    };
     socket
         .send_to(payload, to)
         .await
