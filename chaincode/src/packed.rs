@@ -17,7 +17,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserializer, Serialize, Serializer};
 
 use crate::types::HopBatchEntry;
 
@@ -160,8 +160,13 @@ fn hash_bytes(index: usize, field: &'static str, hex_hash: &str) -> Result<[u8; 
 }
 
 /// `#[serde(with = "packed::records")]`: writes entries packed; reads them packed or as the
-/// older JSON array.
+/// older JSON array (what [`HopBatch`](crate::types::HopBatch) values hold). Errors keep
+/// serde's detail: which entry, which field.
 pub mod records {
+    use std::fmt;
+
+    use serde::de::{self, SeqAccess, Visitor};
+
     use super::*;
 
     pub fn serialize<S: Serializer>(entries: &[HopBatchEntry], s: S) -> Result<S::Ok, S::Error> {
@@ -171,21 +176,44 @@ pub mod records {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HopBatchEntry>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr {
-            Packed(String),
-            Entries(Vec<HopBatchEntry>),
-        }
-        match Repr::deserialize(d).map_err(|_| {
-            serde::de::Error::custom(
-                "records: expected packed records (a base64 string) or an array of records",
-            )
-        })? {
-            Repr::Packed(s) => {
-                decode(&s).map_err(|e| serde::de::Error::custom(format!("packed records: {e}")))
+        d.deserialize_any(Records { arrays: true })
+    }
+
+    /// Packed only: what `RecordHops` takes in its compact form.
+    pub fn deserialize_packed<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<HopBatchEntry>, D::Error> {
+        d.deserialize_str(Records { arrays: false })
+    }
+
+    struct Records {
+        arrays: bool,
+    }
+
+    impl<'de> Visitor<'de> for Records {
+        type Value = Vec<HopBatchEntry>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            if self.arrays {
+                f.write_str("packed records (a base64 string) or an array of records")
+            } else {
+                f.write_str("packed records (a base64 string)")
             }
-            Repr::Entries(entries) => Ok(entries),
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            decode(v).map_err(|e| E::custom(format!("packed records: {e}")))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            if !self.arrays {
+                return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+            }
+            let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(e) = seq.next_element()? {
+                entries.push(e);
+            }
+            Ok(entries)
         }
     }
 }
@@ -221,6 +249,31 @@ mod tests {
             1 + 4 * 73 + (2 + 14) + (2 + 19) + (2 + 7) + (2 + 10)
         );
         assert_eq!(decode(&encode(&[]).unwrap()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn old_json_arrays_still_read_and_their_errors_say_where() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Holder {
+            #[serde(with = "super::records")]
+            records: Vec<HopBatchEntry>,
+        }
+        let e = entry(3, Some("a:1"), None);
+        let json = serde_json::json!({"records": [e]});
+        let read: Holder = serde_json::from_value(json).unwrap();
+        assert_eq!(read.records, vec![e.clone()]);
+        let bad = serde_json::json!({"records": [{"seq": 1, "inputHash": e.input_hash}]});
+        let err = serde_json::from_value::<Holder>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outputHash"), "{err}");
+        let err = serde_json::from_value::<Holder>(serde_json::json!({"records": 5}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("packed records (a base64 string) or an array"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -200,8 +200,9 @@ pub struct HopRecordInput {
 
 /// All the records of one `RecordHops` transaction, at `rec~{chain}~{psiid}~{txid}`: one
 /// key per transaction, not per datagram, so that a batch of N records costs the ledger one
-/// state write. `src` and `next` hold the batch's most common source and next hop; an entry
-/// names its own only where it differs. `records` is written packed (see [`crate::packed`]);
+/// state write. `src` and `next` hold the batch's common source and next hop (the most common
+/// ones when the chaincode factors a JSON array; as the SF sent them for packed input); an
+/// entry names its own only where it differs. `records` is written packed (see [`crate::packed`]);
 /// batches written before packing hold a JSON array there and still read. Readers expand a
 /// batch into [`HopRecord`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,7 +234,7 @@ pub struct HopBatchEntry {
 }
 
 /// `records` with their most common `src` / `next` factored out (ties go to the value that
-/// sorts first, so that every peer writes the same bytes).
+/// sorts first: the same records always factor the same way).
 fn factor(records: &[HopRecordInput]) -> (String, String, Vec<HopBatchEntry>) {
     fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
@@ -271,7 +272,10 @@ fn factor(records: &[HopRecordInput]) -> (String, String, Vec<HopBatchEntry>) {
 pub struct PackedRecordsInput {
     pub src: String,
     pub next: String,
-    #[serde(with = "crate::packed::records")]
+    #[serde(
+        serialize_with = "crate::packed::records::serialize",
+        deserialize_with = "crate::packed::records::deserialize_packed"
+    )]
     pub records: Vec<HopBatchEntry>,
 }
 

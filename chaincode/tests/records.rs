@@ -308,8 +308,107 @@ fn bad_packed_records_are_refused_with_the_reason() {
     ] {
         let out = net.record(sp2(), HOP2, records);
         out.fails(400, why);
-        out.fails(400, "recordsJSON");
     }
+
+    // More than a transaction holds, packed as the SF would.
+    let many: Vec<HopRecordInput> = (0..1001)
+        .map(|i| HopRecordInput {
+            seq: i,
+            input_hash: hash(&format!("i{i}")),
+            output_hash: hash(&format!("o{i}")),
+            src: HOP1_ADDR.into(),
+            next: HOP3_ADDR.into(),
+        })
+        .collect();
+    net.record(
+        sp2(),
+        HOP2,
+        serde_json::to_value(PackedRecordsInput::pack(&many)).unwrap(),
+    )
+    .fails(400, "1001 records; one transaction holds 1..=1000");
+    // The compact form's records are packed: an array there is refused, not half-accepted.
+    net.record(
+        sp2(),
+        HOP2,
+        json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": [
+            {"seq": 1, "inputHash": hash("i"), "outputHash": hash("o")}]}),
+    )
+    .fails(400, "expected packed records (a base64 string)");
+}
+
+#[test]
+fn packed_replays_name_the_record_as_the_sf_expects() {
+    // `sf::record::replay_index` finds the record to drop by `recordsJSON[i]`.
+    let mut net = Net::with_chain("hash");
+    let rec = |seq: u64, input: &str| HopBatchEntry {
+        seq,
+        input_hash: hash(input),
+        output_hash: hash(&format!("out-{seq}")),
+        src: None,
+        next: None,
+    };
+    let packed = |entries: &[HopBatchEntry]| json!({"src": HOP1_ADDR, "next": HOP3_ADDR, "records": packed::encode(entries).unwrap()});
+    net.record(
+        sp2(),
+        HOP2,
+        packed(&[rec(1, "a"), rec(2, "b"), rec(3, "a")]),
+    )
+    .fails(409, "replay: recordsJSON[2].inputHash");
+    net.record(sp2(), HOP2, packed(&[rec(1, "a")])).json();
+    net.record(sp2(), HOP2, packed(&[rec(2, "b"), rec(3, "a")]))
+        .fails(409, "replay: recordsJSON[1].inputHash");
+    let mut twice = rec(5, "c");
+    twice.output_hash = hash("out-4");
+    net.record(sp2(), HOP2, packed(&[rec(4, "d"), twice]))
+        .fails(400, "recordsJSON[1].outputHash");
+}
+
+#[test]
+fn packed_input_is_stored_as_sent_and_reads_back_the_same() {
+    // A packer that does not factor (every record names its own addresses; the common ones
+    // are used by none): stored as sent, and every record reads back with its own.
+    let mut net = Net::with_chain("none");
+    let entries: Vec<HopBatchEntry> = (0..3)
+        .map(|i| HopBatchEntry {
+            seq: i,
+            input_hash: hash(&format!("i{i}")),
+            output_hash: hash(&format!("o{i}")),
+            src: Some(format!("127.0.0.{}:4000", 20 + i)),
+            next: Some(HOP3_ADDR.into()),
+        })
+        .collect();
+    let out = net.record(
+        sp2(),
+        HOP2,
+        json!({"src": "127.0.0.99:1", "next": "127.0.0.99:2",
+               "records": packed::encode(&entries).unwrap()}),
+    );
+    out.json();
+    let stored: Value = serde_json::from_slice(
+        net.ledger
+            .get(&keys::batch_key(CHAIN, HOP2, &out.tx_id).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (&stored["src"], &stored["next"]),
+        (&json!("127.0.0.99:1"), &json!("127.0.0.99:2"))
+    );
+    let page = net
+        .evaluate(owner(), &["GetRecords", CHAIN, HOP2, "10", ""])
+        .json();
+    let got: Vec<(Value, Value)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["src"].clone(), r["next"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        (0..3)
+            .map(|i| (json!(format!("127.0.0.{}:4000", 20 + i)), json!(HOP3_ADDR)))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// Writes a hop-1 record as ledgers from before batches were stored whole hold it

@@ -88,7 +88,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         )));
     }
 
-    // replay guard (reads see committed state only, so duplicates in the batch are checked here)
+    // replay guard (reads see committed state only, so duplicates in the batch are checked here).
+    // The SF finds the record to drop in these messages by `recordsJSON[{i}]`
+    // (`sf::record::replay_index`), for packed input too: keep that form.
     if hop.validation.checks_hash() {
         let mut inputs = BTreeSet::new();
         for (i, r) in records.records.iter().enumerate() {
