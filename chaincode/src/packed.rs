@@ -24,6 +24,9 @@ use crate::types::HopBatchEntry;
 /// The layout version this code writes and reads.
 pub const VERSION: u8 = 1;
 
+/// A record without its own `src` / `next`: seq, two hashes, flags.
+const RECORD_LEN: usize = 8 + 32 + 32 + 1;
+
 const FLAG_SRC: u8 = 1;
 const FLAG_NEXT: u8 = 2;
 
@@ -54,7 +57,7 @@ pub enum PackError {
 
 /// `entries` packed and base64-encoded.
 pub fn encode(entries: &[HopBatchEntry]) -> Result<String, PackError> {
-    let mut out = Vec::with_capacity(1 + entries.len() * 73);
+    let mut out = Vec::with_capacity(1 + entries.len() * RECORD_LEN);
     out.push(VERSION);
     for (index, e) in entries.iter().enumerate() {
         out.extend_from_slice(&e.seq.to_be_bytes());
@@ -83,7 +86,7 @@ pub fn decode(packed: &str) -> Result<Vec<HopBatchEntry>, PackError> {
     if version != VERSION {
         return Err(PackError::Version(version));
     }
-    let mut entries = Vec::with_capacity(rest.len() / 73);
+    let mut entries = Vec::with_capacity(rest.len() / RECORD_LEN);
     while !rest.is_empty() {
         let index = entries.len();
         let mut take = |n: usize| -> Result<&[u8], PackError> {

@@ -233,37 +233,6 @@ pub struct HopBatchEntry {
     pub next: Option<String>,
 }
 
-/// `records` with their most common `src` / `next` factored out (ties go to the value that
-/// sorts first: the same records always factor the same way).
-fn factor(records: &[HopRecordInput]) -> (String, String, Vec<HopBatchEntry>) {
-    fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
-        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-        for v in values {
-            *counts.entry(v).or_default() += 1;
-        }
-        // `max_by_key` keeps the last of equal counts: the first in order, reversed.
-        counts
-            .into_iter()
-            .rev()
-            .max_by_key(|&(_, n)| n)
-            .map(|(v, _)| v.to_owned())
-            .unwrap_or_default()
-    }
-    let src = most_common(records.iter().map(|r| r.src.as_str()));
-    let next = most_common(records.iter().map(|r| r.next.as_str()));
-    let entries = records
-        .iter()
-        .map(|r| HopBatchEntry {
-            seq: r.seq,
-            input_hash: r.input_hash.clone(),
-            output_hash: r.output_hash.clone(),
-            src: (r.src != src).then(|| r.src.clone()),
-            next: (r.next != next).then(|| r.next.clone()),
-        })
-        .collect();
-    (src, next, entries)
-}
-
 /// `RecordHops`' `recordsJSON` in its compact form: `{"src", "next", "records": "<packed>"}`
 /// (see [`crate::packed`]), what the SF runtime sends. The chaincode also takes a JSON array
 /// of [`HopRecordInput`].
@@ -280,8 +249,34 @@ pub struct PackedRecordsInput {
 }
 
 impl PackedRecordsInput {
+    /// `records` with their most common `src` / `next` factored out (ties go to the value
+    /// that sorts first: the same records always pack the same way).
     pub fn pack(records: &[HopRecordInput]) -> PackedRecordsInput {
-        let (src, next, records) = factor(records);
+        fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
+            let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+            for v in values {
+                *counts.entry(v).or_default() += 1;
+            }
+            // `max_by_key` keeps the last of equal counts: the first in order, reversed.
+            counts
+                .into_iter()
+                .rev()
+                .max_by_key(|&(_, n)| n)
+                .map(|(v, _)| v.to_owned())
+                .unwrap_or_default()
+        }
+        let src = most_common(records.iter().map(|r| r.src.as_str()));
+        let next = most_common(records.iter().map(|r| r.next.as_str()));
+        let records = records
+            .iter()
+            .map(|r| HopBatchEntry {
+                seq: r.seq,
+                input_hash: r.input_hash.clone(),
+                output_hash: r.output_hash.clone(),
+                src: (r.src != src).then(|| r.src.clone()),
+                next: (r.next != next).then(|| r.next.clone()),
+            })
+            .collect();
         PackedRecordsInput { src, next, records }
     }
 }

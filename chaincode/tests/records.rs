@@ -68,12 +68,7 @@ fn record_hops_writes_blindly_and_emits_one_event() {
         assert_eq!(out.record.read_keys(), expected_reads, "{policy}");
         assert!(out.record.range_reads.is_empty() && !out.record.paginated);
 
-        let stored: Value = serde_json::from_slice(
-            net.ledger
-                .get(&keys::batch_key(CHAIN, HOP2, &tx).unwrap())
-                .unwrap(),
-        )
-        .unwrap();
+        let stored = stored_batch(&net, HOP2, &tx);
         assert_eq!(stored["chain"], CHAIN);
         assert_eq!(stored["txId"], tx.as_str());
         assert_eq!(stored["ts"], "2023-11-14T22:13:21Z");
@@ -120,12 +115,7 @@ fn a_batch_stores_the_common_addresses_once() {
         rec(2, &hash("i2"), &hash("o2"), HOP1_ADDR, other),
     ]);
     let out = net.record(sp2(), HOP2, batch.clone());
-    let stored: Value = serde_json::from_slice(
-        net.ledger
-            .get(&keys::batch_key(CHAIN, HOP2, &out.tx_id).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let stored = stored_batch(&net, HOP2, &out.tx_id);
     assert_eq!(
         (&stored["src"], &stored["next"]),
         (&json!(HOP1_ADDR), &json!(HOP3_ADDR))
@@ -147,6 +137,12 @@ fn a_batch_stores_the_common_addresses_once() {
             assert_eq!(got[field], sent[field], "{field}");
         }
     }
+}
+
+/// The batch value `RecordHops` tx `tx` stored for `hop`, as JSON.
+fn stored_batch(net: &Net, hop: &str, tx: &str) -> Value {
+    let key = keys::batch_key(CHAIN, hop, tx).unwrap();
+    serde_json::from_slice(net.ledger.get(&key).unwrap()).unwrap()
 }
 
 /// A stored batch's records, unpacked, as JSON.
@@ -192,12 +188,7 @@ fn packed_records_record_what_the_array_form_does() {
         let out = net.record(sp2(), HOP2, form.clone());
         let mut body = out.json();
         body["txId"] = json!("-");
-        let mut stored: Value = serde_json::from_slice(
-            net.ledger
-                .get(&keys::batch_key(CHAIN, HOP2, &out.tx_id).unwrap())
-                .unwrap(),
-        )
-        .unwrap();
+        let mut stored = stored_batch(&net, HOP2, &out.tx_id);
         stored["txId"] = json!("-");
         let mut page = net
             .evaluate(owner(), &["GetRecords", CHAIN, HOP2, "10", ""])
@@ -384,12 +375,7 @@ fn packed_input_is_stored_as_sent_and_reads_back_the_same() {
                "records": packed::encode(&entries).unwrap()}),
     );
     out.json();
-    let stored: Value = serde_json::from_slice(
-        net.ledger
-            .get(&keys::batch_key(CHAIN, HOP2, &out.tx_id).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let stored = stored_batch(&net, HOP2, &out.tx_id);
     assert_eq!(
         (&stored["src"], &stored["next"]),
         (&json!("127.0.0.99:1"), &json!("127.0.0.99:2"))

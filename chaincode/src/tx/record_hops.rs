@@ -130,16 +130,6 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
 
     // act: blind writes to keys unique to this tx or message
     let tx_id = ctx.tx_id().to_owned();
-    let outputs = if next_checks_hash {
-        records
-            .records
-            .iter()
-            .map(|r| r.output_hash.clone())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let count = records.records.len();
     let batch = HopBatch {
         chain: chain.id.clone(),
         psiid: hop.psiid.clone(),
@@ -177,8 +167,16 @@ pub async fn run(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     let event = HopRecordedEvent {
         chain: chain.id.clone(),
         psiid: hop.psiid.clone(),
-        outputs,
-        records: count,
+        outputs: if next_checks_hash {
+            batch
+                .records
+                .iter()
+                .map(|r| r.output_hash.clone())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        records: batch.records.len(),
         tx_id,
     };
     ctx.emit("HopRecorded", &event)?;
