@@ -37,6 +37,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
 use crate::machine::Machine;
+pub use crate::placement::{Placement, SplitCpus};
 use crate::setup::{BenchNet, NetworkInfo};
 use crate::stats::{Summary, round1, round3};
 use crate::ui::{Ui, table};
@@ -79,6 +80,13 @@ pub struct Options {
     /// ...and for this long at most.
     pub latency_time: Duration,
     pub batch_timeout: Duration,
+    /// Where the threads run ([`Placement`]); the report says which.
+    pub placement: Placement,
+    /// Under [`Placement::Split`]: the runtime on the ledger's CPUs, where the devnet is
+    /// started (its servers, commit loops and chaincode then stay there).
+    pub ledger_runtime: Option<tokio::runtime::Handle>,
+    /// The CPUs of each side, for the report (split only).
+    pub split_cpus: Option<SplitCpus>,
 }
 
 impl Options {
@@ -104,6 +112,9 @@ impl Options {
             latency_messages: 300,
             latency_time: Duration::from_secs(5),
             batch_timeout: Duration::from_millis(50),
+            placement: Placement::Shared,
+            ledger_runtime: None,
+            split_cpus: None,
         }
     }
 
@@ -241,6 +252,12 @@ pub struct Report {
     /// `devnet`: the SFs talk to a devnet through its gateways; `local`: the SF runtime's
     /// in-memory ledger.
     pub ledger: String,
+    /// `shared`: everything on every CPU; `split`: data plane and ledger on CPUs of their
+    /// own (`placement.rs`).
+    pub placement: Placement,
+    /// Under `split`, which CPUs each side had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_cpus: Option<SplitCpus>,
     pub details: Vec<Detail>,
     pub network: NetworkInfo,
     pub load: LoadInfo,
@@ -516,18 +533,14 @@ struct Plane {
 
 impl Plane {
     async fn start(opts: &Options) -> anyhow::Result<Plane> {
-        let mut net =
-            BenchNet::start(&["Org1", "Org2", "Org3", "Tenant1"], opts.batch_timeout).await?;
-        let id = net
-            .serve_chaincode(
-                "sfcbc_1.0",
-                Arc::new(sfcbc_ccaas::SfcContract::new(
-                    sfcbc_chaincode::Config::default(),
-                )),
-            )
-            .await?;
-        let policy = "OR('Org1MSP.peer','Org2MSP.peer','Org3MSP.peer','Tenant1MSP.peer')";
-        net.channel(CHANNEL, &[(CHAINCODE, &id, policy)]).await?;
+        let net = match &opts.ledger_runtime {
+            // Everything the devnet spawns (servers, commit loops, chaincode) runs there.
+            Some(ledger) => ledger
+                .spawn(Self::start_net(opts.batch_timeout))
+                .await
+                .context("the devnet's start-up task failed")??,
+            None => Self::start_net(opts.batch_timeout).await?,
+        };
         let owner_gw = net.gateway("Tenant1", "User1").await?;
         let owner = SfcContract::new(owner_gw.network(CHANNEL).contract(CHAINCODE));
         for sp in SPS {
@@ -538,6 +551,22 @@ impl Plane {
                 .with_context(|| format!("RegisterAccount at {sp}"))?;
         }
         Ok(Plane { net, owner })
+    }
+
+    /// The devnet with the SFC chaincode committed on the bench channel.
+    async fn start_net(batch_timeout: Duration) -> anyhow::Result<BenchNet> {
+        let mut net = BenchNet::start(&["Org1", "Org2", "Org3", "Tenant1"], batch_timeout).await?;
+        let id = net
+            .serve_chaincode(
+                "sfcbc_1.0",
+                Arc::new(sfcbc_ccaas::SfcContract::new(
+                    sfcbc_chaincode::Config::default(),
+                )),
+            )
+            .await?;
+        let policy = "OR('Org1MSP.peer','Org2MSP.peer','Org3MSP.peer','Tenant1MSP.peer')";
+        net.channel(CHANNEL, &[(CHAINCODE, &id, policy)]).await?;
+        Ok(net)
     }
 
     /// Creates the chain for `policy` and shares credentials and endpoints, privately,
@@ -670,6 +699,8 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
         runs,
         machine,
         ledger: "devnet".into(),
+        placement: opts.placement,
+        split_cpus: opts.split_cpus.clone(),
         details,
         network: info,
         load: LoadInfo {

@@ -9,7 +9,8 @@
 //! - [`fabric`]: that workload on any network a client profile describes (real Fabric),
 //!   with the deployed policies and the channel's batch settings read from the network.
 //! - [`dataplane`]: messages/s and per-hop latency through a 3-hop SF chain per validation
-//!   policy, against a plain UDP relay chain on the same addresses measured in the same run.
+//!   policy, against a plain UDP relay chain on the same addresses measured in the same run;
+//!   [`placement`] runs it on shared CPUs or with the ledger on CPUs of its own.
 //!
 //! Performance is measured here only; tests check the harness and the JSON shape, never
 //! timings. Every JSON file carries a [`machine::Machine`] (cores, memory, CPU, commit,
@@ -19,6 +20,7 @@ pub mod dataplane;
 pub mod devnet;
 pub mod fabric;
 pub mod machine;
+pub mod placement;
 pub mod setup;
 pub mod stats;
 pub mod ui;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use sfcbc_bench::placement::SplitRuntimes;
 use sfcbc_bench::ui::{Ui, write_json};
 use sfcbc_bench::{dataplane, devnet, fabric, workload};
 use sfcbc_chaincode::types::Validation;
@@ -17,7 +18,7 @@ use sfcbc_chaincode::types::Validation;
     name = "sfcbc-bench",
     version,
     about = "Benchmarks of sfcbc: commit throughput on devnet and on a real network, and the SF data plane",
-    after_help = "Examples:\n  sfcbc-bench devnet\n  sfcbc-bench devnet --duration 10 --concurrency 16,128 --policies one\n  sfcbc-bench fabric --profile ~/.sfcbc/fabric/profile.yaml --chaincodes one=kv_one,2of3=kv_2of3\n  sfcbc-bench dataplane --messages 20000 --policies none,hash\n  sfcbc-bench --quick dataplane --out /tmp/bench\n\nBuild with --release: a debug build's figures mean little (the JSON says which it was)."
+    after_help = "Examples:\n  sfcbc-bench devnet\n  sfcbc-bench devnet --duration 10 --concurrency 16,128 --policies one\n  sfcbc-bench fabric --profile ~/.sfcbc/fabric/profile.yaml --chaincodes one=kv_one,2of3=kv_2of3\n  sfcbc-bench dataplane --messages 20000 --policies none,hash\n  sfcbc-bench dataplane --placement split --policies none,address\n  sfcbc-bench --quick dataplane --out /tmp/bench\n\nBuild with --release: a debug build's figures mean little (the JSON says which it was)."
 )]
 struct Cli {
     /// Where the JSON results go.
@@ -126,6 +127,12 @@ enum Bench {
         /// The channel's BatchTimeout in milliseconds.
         #[arg(long)]
         batch_timeout_ms: Option<u64>,
+        /// Where the threads run. `shared` (default): everything on every CPU, as one
+        /// machine runs it. `split`: the data plane (source, sink, relay and SFs) on the
+        /// first CPU and the devnet (peers, orderer, chaincode) on the others, as when the
+        /// peers run on hosts of their own; the relay gets the same one CPU. Needs 2 CPUs.
+        #[arg(long, value_parser = dataplane::Placement::parse)]
+        placement: Option<dataplane::Placement>,
     },
 }
 
@@ -201,7 +208,10 @@ fn parse_validation(s: &str) -> Result<Validation, String> {
     s.trim().parse()
 }
 
-async fn main_inner(cli: Cli) -> anyhow::Result<()> {
+/// `split`'s runtime on the ledger's CPUs and which CPUs each side got, if any.
+type LedgerSide = Option<(tokio::runtime::Handle, dataplane::SplitCpus)>;
+
+async fn main_inner(cli: Cli, ledger_side: LedgerSide) -> anyhow::Result<()> {
     let ui = Ui { quiet: cli.quiet };
     match cli.bench {
         Bench::Devnet {
@@ -291,6 +301,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             hash_window,
             size,
             batch_timeout_ms,
+            placement,
         } => {
             let mut o = if cli.quick {
                 dataplane::Options::quick()
@@ -322,9 +333,21 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             if let Some(b) = batch_timeout_ms {
                 o.batch_timeout = Duration::from_millis(b);
             }
+            o.placement = placement.unwrap_or_default();
+            if let Some((handle, cpus)) = ledger_side {
+                o.ledger_runtime = Some(handle);
+                o.split_cpus = Some(cpus);
+            }
             let report = dataplane::run(&ui, &o).await?;
+            let placed = match &report.split_cpus {
+                Some(c) => format!(
+                    "split (data plane on CPU {:?}, ledger on CPUs {:?})",
+                    c.data_plane, c.ledger
+                ),
+                None => "shared".to_owned(),
+            };
             let footer = format!(
-                "ledger: {}; machine: {}",
+                "ledger: {}; placement: {placed}; machine: {}",
                 report.ledger,
                 report.machine.line()
             );
@@ -350,17 +373,42 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+    let split = matches!(
+        cli.bench,
+        Bench::Dataplane {
+            placement: Some(dataplane::Placement::Split),
+            ..
+        }
+    );
+    let (rt, ledger) = if split {
+        match SplitRuntimes::build() {
+            Ok(s) => (s.data, Some((s.ledger, s.cpus))),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => (rt, None),
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     };
-    match rt.block_on(main_inner(cli)) {
+    let side = ledger
+        .as_ref()
+        .map(|(rt, cpus)| (rt.handle().clone(), cpus.clone()));
+    let result = rt.block_on(main_inner(cli, side));
+    if let Some((ledger, _)) = ledger {
+        // The devnet was stopped inside; what is left (idle blocking threads) may go.
+        ledger.shutdown_timeout(Duration::from_secs(5));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -112,7 +112,39 @@ fn dataplane_quick_writes_the_issue_shape() {
         );
     }
     assert_eq!(v["ledger"], "devnet");
+    assert_eq!(v["placement"], "shared");
+    assert!(v.get("split_cpus").is_none(), "{}", v["split_cpus"]);
     check_machine(&v);
+}
+
+#[test]
+fn dataplane_quick_split_runs_with_the_ledger_on_other_cpus() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("one CPU: --placement split is refused here (see usage_errors_exit_2)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let v = run(
+        "dataplane",
+        dir.path(),
+        &["--placement", "split", "--policies", "none,hash"],
+    );
+    assert_eq!(v["placement"], "split");
+    let data: Vec<u64> = serde_json::from_value(v["split_cpus"]["data_plane"].clone()).unwrap();
+    let ledger: Vec<u64> = serde_json::from_value(v["split_cpus"]["ledger"].clone()).unwrap();
+    assert_eq!(data.len(), 1, "{}", v["split_cpus"]);
+    assert!(
+        !ledger.is_empty() && !ledger.contains(&data[0]),
+        "{}",
+        v["split_cpus"]
+    );
+    for r in v["runs"].as_array().expect("runs") {
+        assert!(
+            r["msgs_per_s"].as_f64().unwrap() > 0.0,
+            "nothing delivered: {r}"
+        );
+    }
 }
 
 #[test]
@@ -123,4 +155,10 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown policy"));
+    let o = Command::new(env!("CARGO_BIN_EXE_sfcbc-bench"))
+        .args(["dataplane", "--placement", "wide"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("shared or split"));
 }
