@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserializer, Serialize, Serializer};
 
-use crate::types::HopBatchEntry;
+use crate::types::{HopBatchEntry, HopRecordInput};
 
 /// The layout version this code writes and reads.
 pub const VERSION: u8 = 1;
@@ -75,6 +75,66 @@ pub fn encode(entries: &[HopBatchEntry]) -> Result<String, PackError> {
         }
     }
     Ok(STANDARD.encode(out))
+}
+
+/// `RecordHops`' `recordsJSON` in its compact form for `records`: the same string as
+/// `serde_json::to_string(&PackedRecordsInput::pack(records))`, built without a `String`
+/// per record. The SF runtime sends one per transaction of up to 1 000 records, for every
+/// datagram of every hop, so its cost counts.
+pub fn records_json(records: &[HopRecordInput]) -> Result<String, PackError> {
+    let src = most_common(records.iter().map(|r| r.src.as_str()));
+    let next = most_common(records.iter().map(|r| r.next.as_str()));
+    let mut bytes = Vec::with_capacity(1 + records.len() * RECORD_LEN);
+    bytes.push(VERSION);
+    for (index, r) in records.iter().enumerate() {
+        bytes.extend_from_slice(&r.seq.to_be_bytes());
+        bytes.extend_from_slice(&hash_bytes(index, "inputHash", &r.input_hash)?);
+        bytes.extend_from_slice(&hash_bytes(index, "outputHash", &r.output_hash)?);
+        let own_src = (r.src != src).then_some(r.src.as_str());
+        let own_next = (r.next != next).then_some(r.next.as_str());
+        let flags =
+            u8::from(own_src.is_some()) * FLAG_SRC + u8::from(own_next.is_some()) * FLAG_NEXT;
+        bytes.push(flags);
+        for (field, value) in [("src", own_src), ("next", own_next)] {
+            if let Some(v) = value {
+                let len =
+                    u16::try_from(v.len()).map_err(|_| PackError::TooLong { index, field })?;
+                bytes.extend_from_slice(&len.to_be_bytes());
+                bytes.extend_from_slice(v.as_bytes());
+            }
+        }
+    }
+    // Field order as `PackedRecordsInput` serializes; base64 needs no JSON escaping.
+    let quoted = |v: &str| serde_json::to_string(v).expect("a &str always serializes");
+    let mut out = String::with_capacity(64 + src.len() + next.len() + bytes.len() * 4 / 3);
+    out.push_str("{\"src\":");
+    out.push_str(&quoted(src));
+    out.push_str(",\"next\":");
+    out.push_str(&quoted(next));
+    out.push_str(",\"records\":\"");
+    STANDARD.encode_string(&bytes, &mut out);
+    out.push_str("\"}");
+    Ok(out)
+}
+
+/// The most common of `values`; ties go to the value that sorts first, so the same records
+/// always pack the same way. Nearly every batch has one `src` and one `next`: checked first.
+pub(crate) fn most_common<'a>(values: impl Iterator<Item = &'a str> + Clone) -> &'a str {
+    let mut all = values.clone();
+    let first = all.next().unwrap_or_default();
+    if all.all(|v| v == first) {
+        return first;
+    }
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    // `max_by_key` keeps the last of equal counts: the first in order, reversed.
+    counts
+        .into_iter()
+        .rev()
+        .max_by_key(|&(_, n)| n)
+        .map_or("", |(v, _)| v)
 }
 
 /// The entries of a string [`encode`] made.
@@ -233,6 +293,77 @@ mod tests {
             src: src.map(str::to_owned),
             next: next.map(str::to_owned),
         }
+    }
+
+    fn input(seq: u64, src: &str, next: &str) -> HopRecordInput {
+        let e = entry(seq, None, None);
+        HopRecordInput {
+            seq,
+            input_hash: e.input_hash,
+            output_hash: e.output_hash,
+            src: src.to_owned(),
+            next: next.to_owned(),
+        }
+    }
+
+    /// What `records_json` must equal: the serde path the chaincode reads.
+    fn via_serde(records: &[HopRecordInput]) -> String {
+        serde_json::to_string(&crate::types::PackedRecordsInput::pack(records)).unwrap()
+    }
+
+    #[test]
+    fn records_json_is_the_serde_form_byte_for_byte() {
+        let cases: Vec<Vec<HopRecordInput>> = vec![
+            // one src / next: the SF's usual batch
+            (0..5)
+                .map(|i| input(i, "127.0.0.2:1", "127.0.0.3:2"))
+                .collect(),
+            // a minority with their own
+            vec![
+                input(1, "127.0.0.2:1", "127.0.0.3:2"),
+                input(2, "127.0.0.9:9", "127.0.0.3:2"),
+                input(3, "127.0.0.2:1", "h.example:7"),
+            ],
+            // ties go to the value that sorts first, both ways round
+            vec![input(1, "b:1", "y:1"), input(2, "a:1", "z:1")],
+            vec![input(1, "a:1", "z:1"), input(2, "b:1", "y:1")],
+            // JSON escaping in the factored values
+            vec![input(1, "q\"uote\\:1", "t\tab:2")],
+            vec![input(u64::MAX, "", "")],
+        ];
+        for records in cases {
+            let fast = records_json(&records).unwrap();
+            assert_eq!(fast, via_serde(&records), "{records:?}");
+            let back: crate::types::PackedRecordsInput = serde_json::from_str(&fast).unwrap();
+            assert_eq!(back, crate::types::PackedRecordsInput::pack(&records));
+        }
+    }
+
+    #[test]
+    fn records_json_refuses_what_can_not_be_packed() {
+        let mut bad = vec![input(1, "a:1", "b:1"), input(2, "a:1", "b:1")];
+        bad[1].output_hash = "ABC".into();
+        assert_eq!(
+            records_json(&bad),
+            Err(PackError::Hash {
+                index: 1,
+                field: "outputHash",
+                value: "ABC".into()
+            })
+        );
+        let mut long = vec![
+            input(1, "a:1", "b:1"),
+            input(2, "a:1", "b:1"),
+            input(3, "a:1", "b:1"),
+        ];
+        long[0].next = "n".repeat(70_000);
+        assert_eq!(
+            records_json(&long),
+            Err(PackError::TooLong {
+                index: 0,
+                field: "next"
+            })
+        );
     }
 
     #[test]

@@ -252,21 +252,8 @@ impl PackedRecordsInput {
     /// `records` with their most common `src` / `next` factored out (ties go to the value
     /// that sorts first: the same records always pack the same way).
     pub fn pack(records: &[HopRecordInput]) -> PackedRecordsInput {
-        fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
-            let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-            for v in values {
-                *counts.entry(v).or_default() += 1;
-            }
-            // `max_by_key` keeps the last of equal counts: the first in order, reversed.
-            counts
-                .into_iter()
-                .rev()
-                .max_by_key(|&(_, n)| n)
-                .map(|(v, _)| v.to_owned())
-                .unwrap_or_default()
-        }
-        let src = most_common(records.iter().map(|r| r.src.as_str()));
-        let next = most_common(records.iter().map(|r| r.next.as_str()));
+        let src = crate::packed::most_common(records.iter().map(|r| r.src.as_str())).to_owned();
+        let next = crate::packed::most_common(records.iter().map(|r| r.next.as_str())).to_owned();
         let records = records
             .iter()
             .map(|r| HopBatchEntry {

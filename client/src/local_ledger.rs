@@ -18,7 +18,7 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use sfcbc_chaincode::memstub::{MemLedger, MemStub};
 use sfcbc_chaincode::types::{
-    Chain, HopError, HopErrorInput, HopRecordInput, HopRecordedEvent, PackedRecordsInput, Verdict,
+    Chain, HopError, HopErrorInput, HopRecordInput, HopRecordedEvent, Verdict,
 };
 use sfcbc_chaincode::{Config, Creator, TxTimestamp, dispatch_with};
 use tokio::sync::broadcast;
@@ -355,7 +355,12 @@ impl SfLedger for LocalClient {
         let out = self
             .submit(
                 "RecordHops",
-                &[chain, psiid, &to_json(&PackedRecordsInput::pack(records))?],
+                &[
+                    chain,
+                    psiid,
+                    &sfcbc_chaincode::packed::records_json(records)
+                        .map_err(|e| LedgerError::Other(e.to_string()))?,
+                ],
                 &[],
             )
             .await?;

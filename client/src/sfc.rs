@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sfcbc_chaincode::types::{
     Chain, ChainEventPayload, ChainSpec, Endpoint, HopError, HopErrorInput, HopRecord,
-    HopRecordInput, HopRecordedEvent, HopRejectedEvent, PackedRecordsInput, Page, Trace, Verdict,
+    HopRecordInput, HopRecordedEvent, HopRejectedEvent, Page, Trace, Verdict,
 };
 
 use crate::contract::Contract;
@@ -92,6 +92,14 @@ fn parse<T: DeserializeOwned>(function: &'static str, bytes: &[u8]) -> Result<T>
 fn to_json<T: serde::Serialize>(field: &'static str, v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Argument {
         field,
+        reason: e.to_string(),
+    })
+}
+
+/// `recordsJSON` of `RecordHops`, packed ([`sfcbc_chaincode::packed`]).
+fn records_json(records: &[HopRecordInput]) -> Result<String> {
+    sfcbc_chaincode::packed::records_json(records).map_err(|e| Error::Argument {
+        field: "recordsJSON",
         reason: e.to_string(),
     })
 }
@@ -273,15 +281,8 @@ impl SfcContract {
         psiid: &str,
         records: &[HopRecordInput],
     ) -> Result<HopRecordedEvent> {
-        self.submit(
-            "RecordHops",
-            &[
-                chain,
-                psiid,
-                &to_json("recordsJSON", &PackedRecordsInput::pack(records))?,
-            ],
-        )
-        .await
+        self.submit("RecordHops", &[chain, psiid, &records_json(records)?])
+            .await
     }
 
     /// [`Self::record_hops`] returning as soon as the orderer accepted the transaction, with
@@ -294,14 +295,7 @@ impl SfcContract {
     ) -> Result<(HopRecordedEvent, Commit)> {
         let (out, commit) = self
             .contract
-            .submit_async(
-                "RecordHops",
-                &[
-                    chain,
-                    psiid,
-                    &to_json("recordsJSON", &PackedRecordsInput::pack(records))?,
-                ],
-            )
+            .submit_async("RecordHops", &[chain, psiid, &records_json(records)?])
             .await?;
         Ok((parse("RecordHops", &out)?, commit))
     }
