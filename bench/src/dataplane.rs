@@ -80,13 +80,18 @@ pub struct Options {
     /// ...and for this long at most.
     pub latency_time: Duration,
     pub batch_timeout: Duration,
-    /// Where the threads run ([`Placement`]); the report says which.
-    pub placement: Placement,
-    /// Under [`Placement::Split`]: the runtime on the ledger's CPUs, where the devnet is
-    /// started (its servers, commit loops and chaincode then stay there).
-    pub ledger_runtime: Option<tokio::runtime::Handle>,
-    /// The CPUs of each side, for the report (split only).
-    pub split_cpus: Option<SplitCpus>,
+    /// `Some` under [`Placement::Split`] (the caller built the runtimes): where the devnet
+    /// goes. `None`: everything on the current runtime ([`Placement::Shared`]).
+    pub split: Option<SplitSide>,
+}
+
+/// The ledger's side of a `split` run.
+#[derive(Debug, Clone)]
+pub struct SplitSide {
+    /// The runtime on the ledger's CPUs: the devnet is started there, so its servers,
+    /// commit loops and chaincode stay there.
+    pub ledger: tokio::runtime::Handle,
+    pub cpus: SplitCpus,
 }
 
 impl Options {
@@ -112,9 +117,7 @@ impl Options {
             latency_messages: 300,
             latency_time: Duration::from_secs(5),
             batch_timeout: Duration::from_millis(50),
-            placement: Placement::Shared,
-            ledger_runtime: None,
-            split_cpus: None,
+            split: None,
         }
     }
 
@@ -533,9 +536,9 @@ struct Plane {
 
 impl Plane {
     async fn start(opts: &Options) -> anyhow::Result<Plane> {
-        let net = match &opts.ledger_runtime {
+        let net = match &opts.split {
             // Everything the devnet spawns (servers, commit loops, chaincode) runs there.
-            Some(ledger) => ledger
+            Some(SplitSide { ledger, .. }) => ledger
                 .spawn(Self::start_net(opts.batch_timeout))
                 .await
                 .context("the devnet's start-up task failed")??,
@@ -699,8 +702,12 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
         runs,
         machine,
         ledger: "devnet".into(),
-        placement: opts.placement,
-        split_cpus: opts.split_cpus.clone(),
+        placement: if opts.split.is_some() {
+            Placement::Split
+        } else {
+            Placement::Shared
+        },
+        split_cpus: opts.split.as_ref().map(|s| s.cpus.clone()),
         details,
         network: info,
         load: LoadInfo {

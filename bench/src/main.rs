@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use sfcbc_bench::placement::SplitRuntimes;
+use sfcbc_bench::placement::{Placement, SplitRuntimes, TooFewCpus};
 use sfcbc_bench::ui::{Ui, write_json};
 use sfcbc_bench::{dataplane, devnet, fabric, workload};
 use sfcbc_chaincode::types::Validation;
@@ -131,8 +131,8 @@ enum Bench {
         /// machine runs it. `split`: the data plane (source, sink, relay and SFs) on the
         /// first CPU and the devnet (peers, orderer, chaincode) on the others, as when the
         /// peers run on hosts of their own; the relay gets the same one CPU. Needs 2 CPUs.
-        #[arg(long, value_parser = dataplane::Placement::parse)]
-        placement: Option<dataplane::Placement>,
+        #[arg(long, value_enum)]
+        placement: Option<Placement>,
     },
 }
 
@@ -208,10 +208,8 @@ fn parse_validation(s: &str) -> Result<Validation, String> {
     s.trim().parse()
 }
 
-/// `split`'s runtime on the ledger's CPUs and which CPUs each side got, if any.
-type LedgerSide = Option<(tokio::runtime::Handle, dataplane::SplitCpus)>;
-
-async fn main_inner(cli: Cli, ledger_side: LedgerSide) -> anyhow::Result<()> {
+/// `split` is `Some` for `dataplane --placement split` (main built the pinned runtimes).
+async fn main_inner(cli: Cli, split: Option<dataplane::SplitSide>) -> anyhow::Result<()> {
     let ui = Ui { quiet: cli.quiet };
     match cli.bench {
         Bench::Devnet {
@@ -301,7 +299,7 @@ async fn main_inner(cli: Cli, ledger_side: LedgerSide) -> anyhow::Result<()> {
             hash_window,
             size,
             batch_timeout_ms,
-            placement,
+            placement: _,
         } => {
             let mut o = if cli.quick {
                 dataplane::Options::quick()
@@ -333,11 +331,7 @@ async fn main_inner(cli: Cli, ledger_side: LedgerSide) -> anyhow::Result<()> {
             if let Some(b) = batch_timeout_ms {
                 o.batch_timeout = Duration::from_millis(b);
             }
-            o.placement = placement.unwrap_or_default();
-            if let Some((handle, cpus)) = ledger_side {
-                o.ledger_runtime = Some(handle);
-                o.split_cpus = Some(cpus);
-            }
+            o.split = split;
             let report = dataplane::run(&ui, &o).await?;
             let placed = match &report.split_cpus {
                 Some(c) => format!(
@@ -376,16 +370,25 @@ fn main() -> ExitCode {
     let split = matches!(
         cli.bench,
         Bench::Dataplane {
-            placement: Some(dataplane::Placement::Split),
+            placement: Some(Placement::Split),
             ..
         }
     );
     let (rt, ledger) = if split {
         match SplitRuntimes::build() {
-            Ok(s) => (s.data, Some((s.ledger, s.cpus))),
+            Ok(s) => {
+                // `block_on` runs main_inner (the sink among it) on this thread.
+                s.pin_caller_to_data_plane();
+                (s.data, Some((s.ledger, s.cpus)))
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
-                return ExitCode::from(2);
+                let usage = e.downcast_ref::<TooFewCpus>().is_some();
+                return if usage {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                };
             }
         }
     } else {
@@ -400,9 +403,10 @@ fn main() -> ExitCode {
             }
         }
     };
-    let side = ledger
-        .as_ref()
-        .map(|(rt, cpus)| (rt.handle().clone(), cpus.clone()));
+    let side = ledger.as_ref().map(|(rt, cpus)| dataplane::SplitSide {
+        ledger: rt.handle().clone(),
+        cpus: cpus.clone(),
+    });
     let result = rt.block_on(main_inner(cli, side));
     if let Some((ledger, _)) = ledger {
         // The devnet was stopped inside; what is left (idle blocking threads) may go.

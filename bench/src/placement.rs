@@ -10,8 +10,10 @@
 //!   elsewhere. The relay gets the same one CPU, so the ratio still compares equal
 //!   data-plane hardware.
 //!
-//! Threads are pinned with `sched_setaffinity` (the `core_affinity` crate); the kernel's
-//! softirq work for a loopback datagram runs on the sending CPU, so UDP stays on the data
+//! Threads are pinned with `sched_setaffinity` (the `core_affinity` crate): the runtimes'
+//! workers and blocking threads, and the thread that drives the benchmark's top-level future
+//! (the caller of `block_on`, which runs the sink). With RPS off (the default), the kernel's
+//! softirq work for a loopback packet runs on the sending CPU, so UDP stays on the data
 //! plane's CPU and each side's gRPC sends stay on their own.
 
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use serde::Serialize;
 use tokio::runtime::{Builder, Runtime};
 
 /// See the module documentation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     #[default]
@@ -31,25 +33,31 @@ pub enum Placement {
     Split,
 }
 
-impl Placement {
-    /// `shared` or `split` (for clap).
-    pub fn parse(s: &str) -> Result<Placement, String> {
-        match s {
-            "shared" => Ok(Placement::Shared),
-            "split" => Ok(Placement::Split),
-            other => Err(format!("unknown placement {other:?}; use shared or split")),
-        }
+/// `split` on a machine (or CPU set) with a single CPU: a usage error.
+#[derive(Debug)]
+pub struct TooFewCpus(pub usize);
+
+impl std::fmt::Display for TooFewCpus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--placement split needs at least 2 CPUs; this process may use {}",
+            self.0
+        )
     }
 }
 
+impl std::error::Error for TooFewCpus {}
+
 /// The two runtimes of a `split` run, each pinned to its CPUs.
 pub struct SplitRuntimes {
-    /// CPU 0 of this process's set: source, sink, relay, SFs.
+    /// The first CPU of this process's set: source, sink, relay, SFs.
     pub data: Runtime,
     /// The other CPUs: the devnet.
     pub ledger: Runtime,
     /// The CPUs, for the report.
     pub cpus: SplitCpus,
+    data_core: CoreId,
 }
 
 /// Which CPUs each side got (ids as the kernel numbers them).
@@ -60,15 +68,13 @@ pub struct SplitCpus {
 }
 
 impl SplitRuntimes {
-    /// One worker per CPU on each side. Fails on fewer than two CPUs.
+    /// One worker per CPU on each side. Fails with [`TooFewCpus`] on fewer than two.
     pub fn build() -> anyhow::Result<SplitRuntimes> {
         let cores = core_affinity::get_core_ids()
             .context("cannot read the CPUs this process may run on")?;
-        anyhow::ensure!(
-            cores.len() >= 2,
-            "--placement split needs at least 2 CPUs; this process may use {}",
-            cores.len()
-        );
+        if cores.len() < 2 {
+            return Err(TooFewCpus(cores.len()).into());
+        }
         let data_core = cores[0];
         let ledger_cores: Arc<[CoreId]> = cores[1..].into();
         let cpus = SplitCpus {
@@ -95,7 +101,19 @@ impl SplitRuntimes {
             })
             .build()
             .context("cannot start the ledger's runtime")?;
-        Ok(SplitRuntimes { data, ledger, cpus })
+        Ok(SplitRuntimes {
+            data,
+            ledger,
+            cpus,
+            data_core,
+        })
+    }
+
+    /// Pins the calling thread to the data plane's CPU. Call it on the thread that will
+    /// `block_on` the data runtime: the future given to `block_on` runs there, not on a
+    /// worker.
+    pub fn pin_caller_to_data_plane(&self) {
+        pin(self.data_core);
     }
 }
 
@@ -119,30 +137,25 @@ mod tests {
     }
 
     #[test]
-    fn parse_names_both_and_refuses_others() {
-        assert_eq!(Placement::parse("shared"), Ok(Placement::Shared));
-        assert_eq!(Placement::parse("split"), Ok(Placement::Split));
-        let e = Placement::parse("wide").unwrap_err();
-        assert!(e.contains("shared or split"), "{e}");
-    }
-
-    #[test]
     fn split_pins_each_side_to_its_own_cpus() {
         let cpus = allowed();
         let split = match SplitRuntimes::build() {
             Ok(s) => s,
             Err(e) => {
                 assert!(cpus.len() < 2, "{e:#} with CPUs {cpus:?}");
-                assert!(e.to_string().contains("at least 2 CPUs"), "{e:#}");
+                assert!(e.downcast_ref::<TooFewCpus>().is_some(), "{e:#}");
                 return;
             }
         };
-        assert_eq!(split.cpus.data_plane, vec![cpus[0]]);
-        assert_eq!(split.cpus.ledger, cpus[1..].to_vec());
-        let on_data = split
-            .data
-            .block_on(async { tokio::spawn(async { allowed() }).await.unwrap() });
-        assert_eq!(on_data, vec![cpus[0]]);
+        // The test's own thread stands for `main`'s: it drives the top-level future.
+        split.pin_caller_to_data_plane();
+        let (on_worker, on_caller) = split.data.block_on(async {
+            let worker = tokio::spawn(async { allowed() }).await.unwrap();
+            (worker, allowed())
+        });
+        assert_eq!(on_worker, vec![cpus[0]]);
+        assert_eq!(on_caller, vec![cpus[0]]);
+        assert!(!split.cpus.ledger.contains(&cpus[0]), "{:?}", split.cpus);
         let on_ledger = split.ledger.block_on(async {
             let worker = tokio::spawn(async { allowed() }).await.unwrap();
             let blocking = tokio::task::spawn_blocking(allowed).await.unwrap();

@@ -121,7 +121,7 @@ fn dataplane_quick_writes_the_issue_shape() {
 fn dataplane_quick_split_runs_with_the_ledger_on_other_cpus() {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cpus < 2 {
-        eprintln!("one CPU: --placement split is refused here (see usage_errors_exit_2)");
+        eprintln!("one CPU: --placement split is refused here (placement.rs tests)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -160,5 +160,6 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("shared or split"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("[possible values: shared, split]"), "{err}");
 }

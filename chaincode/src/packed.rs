@@ -60,21 +60,40 @@ pub fn encode(entries: &[HopBatchEntry]) -> Result<String, PackError> {
     let mut out = Vec::with_capacity(1 + entries.len() * RECORD_LEN);
     out.push(VERSION);
     for (index, e) in entries.iter().enumerate() {
-        out.extend_from_slice(&e.seq.to_be_bytes());
-        out.extend_from_slice(&hash_bytes(index, "inputHash", &e.input_hash)?);
-        out.extend_from_slice(&hash_bytes(index, "outputHash", &e.output_hash)?);
-        let flags = u8::from(e.src.is_some()) * FLAG_SRC + u8::from(e.next.is_some()) * FLAG_NEXT;
-        out.push(flags);
-        for (field, value) in [("src", &e.src), ("next", &e.next)] {
-            if let Some(v) = value {
-                let len =
-                    u16::try_from(v.len()).map_err(|_| PackError::TooLong { index, field })?;
-                out.extend_from_slice(&len.to_be_bytes());
-                out.extend_from_slice(v.as_bytes());
-            }
-        }
+        let hashes = (e.input_hash.as_str(), e.output_hash.as_str());
+        push_record(
+            &mut out,
+            index,
+            e.seq,
+            hashes,
+            e.src.as_deref(),
+            e.next.as_deref(),
+        )?;
     }
     Ok(STANDARD.encode(out))
+}
+
+/// Appends one record: `src` / `next` are its own, `None` where it has the batch's.
+fn push_record(
+    out: &mut Vec<u8>,
+    index: usize,
+    seq: u64,
+    (input_hash, output_hash): (&str, &str),
+    src: Option<&str>,
+    next: Option<&str>,
+) -> Result<(), PackError> {
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&hash_bytes(index, "inputHash", input_hash)?);
+    out.extend_from_slice(&hash_bytes(index, "outputHash", output_hash)?);
+    out.push(u8::from(src.is_some()) * FLAG_SRC + u8::from(next.is_some()) * FLAG_NEXT);
+    for (field, value) in [("src", src), ("next", next)] {
+        if let Some(v) = value {
+            let len = u16::try_from(v.len()).map_err(|_| PackError::TooLong { index, field })?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+    Ok(())
 }
 
 /// `RecordHops`' `recordsJSON` in its compact form for `records`: the same string as
@@ -87,22 +106,10 @@ pub fn records_json(records: &[HopRecordInput]) -> Result<String, PackError> {
     let mut bytes = Vec::with_capacity(1 + records.len() * RECORD_LEN);
     bytes.push(VERSION);
     for (index, r) in records.iter().enumerate() {
-        bytes.extend_from_slice(&r.seq.to_be_bytes());
-        bytes.extend_from_slice(&hash_bytes(index, "inputHash", &r.input_hash)?);
-        bytes.extend_from_slice(&hash_bytes(index, "outputHash", &r.output_hash)?);
         let own_src = (r.src != src).then_some(r.src.as_str());
         let own_next = (r.next != next).then_some(r.next.as_str());
-        let flags =
-            u8::from(own_src.is_some()) * FLAG_SRC + u8::from(own_next.is_some()) * FLAG_NEXT;
-        bytes.push(flags);
-        for (field, value) in [("src", own_src), ("next", own_next)] {
-            if let Some(v) = value {
-                let len =
-                    u16::try_from(v.len()).map_err(|_| PackError::TooLong { index, field })?;
-                bytes.extend_from_slice(&len.to_be_bytes());
-                bytes.extend_from_slice(v.as_bytes());
-            }
-        }
+        let hashes = (r.input_hash.as_str(), r.output_hash.as_str());
+        push_record(&mut bytes, index, r.seq, hashes, own_src, own_next)?;
     }
     // Field order as `PackedRecordsInput` serializes; base64 needs no JSON escaping.
     let quoted = |v: &str| serde_json::to_string(v).expect("a &str always serializes");
@@ -336,6 +343,45 @@ mod tests {
             assert_eq!(fast, via_serde(&records), "{records:?}");
             let back: crate::types::PackedRecordsInput = serde_json::from_str(&fast).unwrap();
             assert_eq!(back, crate::types::PackedRecordsInput::pack(&records));
+        }
+    }
+
+    #[test]
+    fn the_most_common_src_and_next_are_factored_ties_to_the_first_in_order() {
+        let factored = |records: &[HopRecordInput]| {
+            let p: crate::types::PackedRecordsInput =
+                serde_json::from_str(&records_json(records).unwrap()).unwrap();
+            let own: Vec<_> = p
+                .records
+                .iter()
+                .map(|e| (e.src.clone(), e.next.clone()))
+                .collect();
+            (p.src, p.next, own)
+        };
+        let majority = [
+            input(1, "127.0.0.9:9", "127.0.0.3:2"),
+            input(2, "127.0.0.2:1", "127.0.0.3:2"),
+            input(3, "127.0.0.2:1", "h.example:7"),
+        ];
+        let (src, next, own) = factored(&majority);
+        assert_eq!(
+            (src.as_str(), next.as_str()),
+            ("127.0.0.2:1", "127.0.0.3:2")
+        );
+        assert_eq!(
+            own,
+            [
+                (Some("127.0.0.9:9".to_owned()), None),
+                (None, None),
+                (None, Some("h.example:7".to_owned()))
+            ]
+        );
+        for tie in [
+            [input(1, "b:1", "y:1"), input(2, "a:1", "z:1")],
+            [input(1, "a:1", "z:1"), input(2, "b:1", "y:1")],
+        ] {
+            let (src, next, _) = factored(&tie);
+            assert_eq!((src.as_str(), next.as_str()), ("a:1", "y:1"), "{tie:?}");
         }
     }
 
