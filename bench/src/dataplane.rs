@@ -686,6 +686,10 @@ impl Plane {
 /// Runs the benchmark and returns the report (the caller writes and prints it).
 pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
     let mut machine = Machine::probe();
+    if let Some(split) = &opts.split {
+        // This thread is pinned to the data plane's CPU: count both sides' CPUs.
+        machine.cores = split.cpus.data_plane.len() + split.cpus.ledger.len();
+    }
     let step = ui.step("starting devnet (Org1–3, Tenant1; TLS) and the SFC chaincode");
     let plane = Plane::start(opts).await?;
     step.finish_and_clear();

@@ -139,6 +139,8 @@ fn dataplane_quick_split_runs_with_the_ledger_on_other_cpus() {
         "{}",
         v["split_cpus"]
     );
+    // Probed on the pinned thread, the machine would look like one CPU.
+    assert_eq!(v["machine"]["cores"], cpus as u64, "{}", v["machine"]);
     for r in v["runs"].as_array().expect("runs") {
         assert!(
             r["msgs_per_s"].as_f64().unwrap() > 0.0,
