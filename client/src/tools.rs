@@ -165,10 +165,16 @@ pub async fn send(
             }
             None => payload_for(seq, config.size),
         };
-        socket
-            .send_to(&payload, to)
-            .await
-            .map_err(io(format!("sending to {to}")))?;
+        // `shutdown` is polled before every datagram, at full rate too: it is what installs
+        // the signal handlers, and without them SIGTERM killed the sender between a send
+        // and its line in the hashes file (a payload sent but never listed).
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            r = socket.send_to(&payload, to) => {
+                r.map_err(io(format!("sending to {to}")))?;
+            }
+        }
         let hash = sha256_hex(&payload);
         if let Some(f) = hashes_file.as_mut() {
             let line = serde_json::json!({"seq": seq, "sha256": hash, "len": payload.len()});
@@ -335,6 +341,37 @@ pub async fn sink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// At full rate (no sleep between datagrams) `shutdown` still ends the run, and every
+    /// datagram sent, and only those, is in the hashes file.
+    #[tokio::test]
+    async fn full_rate_send_stops_on_shutdown_and_lists_what_it_sent() {
+        let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sent.jsonl");
+        let config = SendConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            to: sink.local_addr().unwrap().to_string(),
+            count: u64::MAX,
+            rate: 0.0,
+            size: Some(64),
+            payload: None,
+            hashes: Some(file.clone()),
+        };
+        let stop = tokio::time::sleep(Duration::from_millis(200));
+        let report = tokio::time::timeout(Duration::from_secs(20), send(config, stop))
+            .await
+            .expect("send stops when shutdown resolves")
+            .unwrap();
+        assert!(report.sent > 0 && report.sent < u64::MAX);
+        let lines: Vec<String> = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["sha256"].to_string())
+            .collect();
+        assert_eq!(lines.len() as u64, report.sent);
+        assert_eq!(report.hashes.len() as u64, report.sent);
+    }
 
     #[test]
     fn generated_payloads_carry_seq_and_time() {
