@@ -101,13 +101,10 @@ fn push_record(
 /// per record. The SF runtime sends one per transaction of up to 1 000 records, for every
 /// datagram of every hop, so its cost counts.
 pub fn records_json(records: &[HopRecordInput]) -> Result<String, PackError> {
-    let src = most_common(records.iter().map(|r| r.src.as_str()));
-    let next = most_common(records.iter().map(|r| r.next.as_str()));
+    let (src, next, own) = factored(records);
     let mut bytes = Vec::with_capacity(1 + records.len() * RECORD_LEN);
     bytes.push(VERSION);
-    for (index, r) in records.iter().enumerate() {
-        let own_src = (r.src != src).then_some(r.src.as_str());
-        let own_next = (r.next != next).then_some(r.next.as_str());
+    for (index, (r, own_src, own_next)) in own.enumerate() {
         let hashes = (r.input_hash.as_str(), r.output_hash.as_str());
         push_record(&mut bytes, index, r.seq, hashes, own_src, own_next)?;
     }
@@ -124,9 +121,30 @@ pub fn records_json(records: &[HopRecordInput]) -> Result<String, PackError> {
     Ok(out)
 }
 
+/// `records`' most common `src` and `next`, and each record with its own `src` / `next`
+/// where it differs from them (`None` where it has the common one). Both packers
+/// ([`records_json`] and [`PackedRecordsInput::pack`](crate::types::PackedRecordsInput::pack))
+/// factor this way.
+pub(crate) fn factored(
+    records: &[HopRecordInput],
+) -> (
+    &str,
+    &str,
+    impl Iterator<Item = (&HopRecordInput, Option<&str>, Option<&str>)>,
+) {
+    let src = most_common(records.iter().map(|r| r.src.as_str()));
+    let next = most_common(records.iter().map(|r| r.next.as_str()));
+    let own = records.iter().map(move |r| {
+        let own_src = (r.src != src).then_some(r.src.as_str());
+        let own_next = (r.next != next).then_some(r.next.as_str());
+        (r, own_src, own_next)
+    });
+    (src, next, own)
+}
+
 /// The most common of `values`; ties go to the value that sorts first, so the same records
 /// always pack the same way. Nearly every batch has one `src` and one `next`: checked first.
-pub(crate) fn most_common<'a>(values: impl Iterator<Item = &'a str> + Clone) -> &'a str {
+fn most_common<'a>(values: impl Iterator<Item = &'a str> + Clone) -> &'a str {
     let mut all = values.clone();
     let first = all.next().unwrap_or_default();
     if all.all(|v| v == first) {

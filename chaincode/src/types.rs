@@ -252,18 +252,17 @@ impl PackedRecordsInput {
     /// `records` with their most common `src` / `next` factored out (ties go to the value
     /// that sorts first: the same records always pack the same way).
     pub fn pack(records: &[HopRecordInput]) -> PackedRecordsInput {
-        let src = crate::packed::most_common(records.iter().map(|r| r.src.as_str())).to_owned();
-        let next = crate::packed::most_common(records.iter().map(|r| r.next.as_str())).to_owned();
-        let records = records
-            .iter()
-            .map(|r| HopBatchEntry {
+        let (src, next, own) = crate::packed::factored(records);
+        let records = own
+            .map(|(r, own_src, own_next)| HopBatchEntry {
                 seq: r.seq,
                 input_hash: r.input_hash.clone(),
                 output_hash: r.output_hash.clone(),
-                src: (r.src != src).then(|| r.src.clone()),
-                next: (r.next != next).then(|| r.next.clone()),
+                src: own_src.map(str::to_owned),
+                next: own_next.map(str::to_owned),
             })
             .collect();
+        let (src, next) = (src.to_owned(), next.to_owned());
         PackedRecordsInput { src, next, records }
     }
 }
