@@ -122,6 +122,83 @@ async fn batch_timeout_cuts_a_partial_batch() {
 }
 
 #[tokio::test]
+async fn a_batch_is_never_cut_before_its_timeout() {
+    let timeout = Duration::from_millis(40);
+    let orderer = Orderer::start(
+        config(100, 10_000, timeout),
+        Arc::new(FakeSigner),
+        archive_with_genesis(),
+    )
+    .unwrap();
+    let h = orderer.handle();
+    let mut sub = h.subscribe(1);
+    for tag in 1..=3 {
+        // The timer starts when the orderer takes the envelope, after `sent`.
+        let sent = tokio::time::Instant::now();
+        h.broadcast(env(tag, 10)).await.unwrap();
+        let b = next_block(&mut sub).await;
+        assert!(
+            sent.elapsed() >= timeout,
+            "block cut {:?} after its first envelope",
+            sent.elapsed()
+        );
+        assert_eq!(payload_tags(&b), [tag]);
+    }
+    orderer.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn later_envelopes_do_not_postpone_the_batch_timeout() {
+    // One envelope every 10 ms for 400 ms against a 100 ms BatchTimeout: the timer runs
+    // from each batch's first envelope, so blocks are cut while the stream goes on.
+    let orderer = Orderer::start(
+        config(1_000, 1_000_000, Duration::from_millis(100)),
+        Arc::new(FakeSigner),
+        archive_with_genesis(),
+    )
+    .unwrap();
+    let h = orderer.handle();
+    let mut sub = h.subscribe(1);
+    for tag in 1..=40 {
+        h.broadcast(env(tag, 10)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let height_during_stream = h.height();
+    assert!(
+        height_during_stream >= 2,
+        "no block was cut while envelopes kept coming (height {height_during_stream})"
+    );
+    // Every envelope is in exactly one block, in order.
+    let mut tags = Vec::new();
+    while tags.len() < 40 {
+        let b = next_block(&mut sub).await;
+        tags.extend(payload_tags(&b));
+    }
+    assert_eq!(tags, (1..=40).collect::<Vec<u8>>());
+    orderer.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn precise_sleep_never_returns_before_its_deadline() {
+    use tokio::time::Instant;
+    for after in [0, 1, 2, 3, 7] {
+        let deadline = Instant::now() + Duration::from_millis(after);
+        service::sleep_until_precisely(deadline).await;
+        assert!(
+            Instant::now() >= deadline,
+            "woke before a deadline {after} ms away"
+        );
+    }
+    // A deadline already past returns at once (no underflow before the runtime's start).
+    let past = Instant::now()
+        .checked_sub(Duration::from_secs(1))
+        .unwrap_or_else(Instant::now);
+    tokio::time::timeout(PATIENCE, service::sleep_until_precisely(past))
+        .await
+        .expect("a past deadline returns");
+}
+
+#[tokio::test]
 async fn max_message_count_cuts_without_waiting_for_the_timer() {
     let orderer = Orderer::start(
         config(2, 10_000, NEVER),
