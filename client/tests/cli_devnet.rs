@@ -117,6 +117,69 @@ fn devnet_up_then_gateway_commands_then_down() {
     let o = sfcbc(h, &["-i", "User1@Org3", "chain", "show", "c1"]);
     assert_eq!(o.status.code(), Some(1), "Org3 is no hop of c1");
 
+    // A bad spec is refused before the chain's channel is made, so a corrected spec then
+    // gets a channel with all of its orgs.
+    let empty = h.join("c5.json");
+    std::fs::write(&empty, r#"{"id": "c5", "hops": []}"#).unwrap();
+    let o = sfcbc(
+        h,
+        &["chain", "create", "c5", "--file", empty.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least one hop"));
+    for bad in [
+        "Org1:NameWriter:1=host:port",
+        "Org1:NameWriter:1=127.0.0.2:9,none,NoSuchMSP",
+    ] {
+        let o = sfcbc(h, &["chain", "create", "c5", "--hop", bad]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+    }
+    let status = json(h, &["devnet", "status"]);
+    assert!(
+        !status.to_string().contains("sfc-c5"),
+        "a channel for a refused chain: {status}"
+    );
+    json(
+        h,
+        &[
+            "chain",
+            "create",
+            "c5",
+            "--hop",
+            "Org2:NameWriter:1=127.0.0.3:9002",
+        ],
+    );
+    let shown = json(h, &["-i", "User1@Org2", "chain", "show", "c5"]);
+    assert_eq!(shown["hops"][0]["psiid"], "Org2:NameWriter:1");
+    // A chain whose channel exists without one of its orgs is refused.
+    ok(
+        h,
+        &[
+            "devnet",
+            "channel",
+            "create",
+            "sfc-c6",
+            "--orgs",
+            "Tenant1,Manager,Org1",
+        ],
+    );
+    let o = sfcbc(
+        h,
+        &[
+            "chain",
+            "create",
+            "c6",
+            "--hop",
+            "Org3:NameWriter:1=127.0.0.4:9002",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not among its members"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     // Private sharing: the secret never shows in any output or block.
     let secret = "s3cret-7f1c9a";
     json(

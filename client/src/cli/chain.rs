@@ -126,6 +126,9 @@ pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
     match cmd {
         ChainCmd::Create(a) => {
             let spec = spec(&a)?;
+            // The chaincode checks it too; checking first keeps a bad spec from creating
+            // the chain's channel before CreateChain refuses it.
+            check_spec(&spec)?;
             let (p, sel, g) = ctx.gateway().await?;
             let channel = channel_for_new_chain(ctx, &p, &sel, &spec).await?;
             let sfc = SfcContract::new(g.network(&channel).contract(p.chaincode.clone()));
@@ -139,6 +142,7 @@ pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
         }
         ChainCmd::Update(a) => {
             let spec = spec(&a)?;
+            check_spec(&spec)?;
             let (_, _, sfc) = ctx.sfc(Some(&a.chain)).await?;
             let chain = sfc
                 .update_chain(&spec)
@@ -188,6 +192,12 @@ pub async fn run(ctx: &Ctx, cmd: ChainCmd) -> anyhow::Result<()> {
     }
 }
 
+/// The chaincode's own checks of a chain spec (ids, PSIIDs, addresses, at least one hop),
+/// run before anything reaches the network.
+fn check_spec(spec: &ChainSpec) -> anyhow::Result<()> {
+    sfcbc_chaincode::validate::chain_spec(spec).map_err(|e| anyhow::anyhow!("bad chain: {e}"))
+}
+
 /// The channel a new chain goes on: `--channel`, else `sfc-CHAIN` — created now when the
 /// profile is a running devnet's (by its manager's admin, with exactly the owner's org, the
 /// hop SPs' orgs and the manager's) — else the profile's default channel.
@@ -201,9 +211,6 @@ async fn channel_for_new_chain(
         return Ok(c.clone());
     }
     let own = format!("sfc-{}", spec.id);
-    if p.channels.contains(&own) {
-        return Ok(own);
-    }
     let mut orgs = vec![owner.msp_id.clone()];
     for h in &spec.hops {
         if !orgs.contains(&h.sp_msp) {
@@ -220,8 +227,10 @@ async fn channel_for_new_chain(
         && let Ok(admin) = p.select(Some(&format!("Admin@{m}")))
     {
         let signer = admin.signer()?;
+        // A no-op when the channel exists and has every org (the devnet checks).
+        let existed = p.channels.contains(&own);
         if devnet::request_channel(&ctx.profile_path(), &signer, &own, &orgs).await? {
-            if !ctx.global.json {
+            if !ctx.global.json && !existed {
                 eprintln!(
                     "created channel {own} for {} with chaincode {}",
                     orgs.join(", "),
@@ -231,6 +240,7 @@ async fn channel_for_new_chain(
             return Ok(own);
         }
     }
+    // Not a devnet (or no manager admin in the profile): the operator made the channels.
     ctx.channel(p, Some(&spec.id))
 }
 

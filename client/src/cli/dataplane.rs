@@ -20,7 +20,7 @@ use super::{Ctx, output, shutdown_signal};
 pub enum SfCmd {
     /// Run an SF until SIGINT/SIGTERM (then drain and flush its records).
     #[command(
-        after_help = "Examples:\n  sfcbc -i User1@Org1 sf run --config sf.toml\n  sfcbc -i User1@Org1 sf run --chain chain1 --psiid Org1:NameWriter:1 --batch-size 500\n\nsf.toml: see client/src/sf/config.rs (hops, listen, function, records, validation, gateway)."
+        after_help = "Examples:\n  sfcbc -i User1@Org1 sf run --config sf.toml\n  sfcbc -i User1@Org1 sf run --chain chain1 --psiid Org1:NameWriter:1 --batch-size 500\n\nsf.toml: hops ([[hops]] chain, psiid), listen, metrics, function, [records] (batch_size, batch_interval_ms, queue_capacity, max_in_flight, spool, ...), [validation], [gateway]; every key is documented in client/src/sf/config.rs."
     )]
     Run(SfRunArgs),
 }
@@ -50,6 +50,11 @@ pub struct SfRunArgs {
     /// `records.batch_interval_ms`; keep it below the channel's BatchTimeout).
     #[arg(long)]
     pub batch_interval_ms: Option<u64>,
+    /// JSON-lines file that keeps the records still unsubmitted at shutdown (peer down,
+    /// drain timeout); they are re-submitted at the next start (overrides `records.spool`).
+    /// Without one, such records are lost and the SF exits 1.
+    #[arg(long, value_name = "FILE")]
+    pub spool: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,9 +103,10 @@ pub struct SendArgs {
     after_help = "Example:\n  sfcbc sink --listen 127.0.0.1:7100 --count 1 --expect-stamps 3 --print"
 )]
 pub struct SinkArgs {
+    /// The destination endpoint registered for the chain (the last hop sends here).
     #[arg(long)]
     pub listen: SocketAddr,
-    /// Stop after this many datagrams.
+    /// Stop after this many datagrams; exit 1 if stopped (signal, --idle-ms) before.
     #[arg(long)]
     pub count: Option<u64>,
     /// Stop after this long without datagrams (once one arrived).
@@ -157,6 +163,9 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
     if let Some(ms) = a.batch_interval_ms {
         config.records.batch_interval_ms = ms;
     }
+    if a.spool.is_some() {
+        config.records.spool = a.spool;
+    }
     config.check()?;
     if config.gateway.is_none() {
         let p = ctx.profile()?;
@@ -165,16 +174,32 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
     }
     let report = sf::run(config, shutdown_signal()).await?;
     if ctx.global.json {
-        output::json(&report)
+        output::json(&report)?;
     } else {
+        let r = &report.records;
         outln!(
-            "SF stopped: {} received, {} forwarded, records {:?}",
+            "SF stopped: {} received, {} forwarded; records: {} committed, {} replayed, {} \
+             refused, {} spooled, {} lost; error records: {} committed, {} refused",
             report.received,
             report.forwarded,
-            report.records
+            r.committed,
+            r.replayed,
+            r.refused,
+            r.spooled,
+            r.lost,
+            r.errors,
+            r.errors_refused
         );
-        Ok(())
     }
+    if report.records.lost > 0 {
+        anyhow::bail!(
+            "{} record(s) could not be submitted before shutdown and are lost (their \
+             datagrams were forwarded, but the ledger has no record of them); give --spool FILE \
+             (or records.spool) to keep them for the next start",
+            report.records.lost
+        );
+    }
+    Ok(())
 }
 
 pub async fn run_classifier(ctx: &Ctx, cmd: ClassifierCmd) -> anyhow::Result<()> {
@@ -250,6 +275,14 @@ pub async fn run_sink(ctx: &Ctx, a: SinkArgs) -> anyhow::Result<()> {
         anyhow::bail!(
             "{} datagram(s) did not carry the expected stamps",
             report.bad
+        );
+    }
+    if let Some(n) = a.count
+        && (report.arrivals.len() as u64) < n
+    {
+        anyhow::bail!(
+            "stopped after {} of the {n} datagram(s) asked for with --count",
+            report.arrivals.len()
         );
     }
     Ok(())

@@ -385,7 +385,27 @@ async fn chain_channel(
     ch: ChannelRequest,
 ) -> anyhow::Result<serde_json::Value> {
     let net = &devnet.network;
-    if !net.channels().contains(&ch.name) {
+    if net.channels().contains(&ch.name) {
+        // Made earlier (perhaps for an attempt whose CreateChain then failed): its members
+        // must include every org this chain needs, or their peers have no copy of it.
+        let members = channel_members(devnet, &ch.name);
+        let missing: Vec<&str> = ch
+            .orgs
+            .iter()
+            .filter(|o| !members.contains(o))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "channel {} exists, and {} {} not among its members ({}): use another chain \
+                 id, or create the chain on a channel of your own with --channel",
+                ch.name,
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+                members.join(", ")
+            );
+        }
+    } else {
         net.create_channel(&ch.name, &ch.orgs).await?;
         let msps = channel_members(devnet, &ch.name);
         net.commit_chaincode(

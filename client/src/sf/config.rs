@@ -235,12 +235,51 @@ impl SfConfig {
                 r.batch_size
             ));
         }
-        if r.queue_capacity == 0 || r.max_in_flight == 0 || self.validation.max_in_flight == 0 {
-            return bad("queue_capacity and max_in_flight must be at least 1".into());
+        let v = &self.validation;
+        // Upper bounds keep values that would overflow a semaphore, a deadline or memory
+        // from panicking at run time: they are refused here, naming the key.
+        let counts = [
+            ("records.queue_capacity", r.queue_capacity, MAX_QUEUE),
+            ("records.max_in_flight", r.max_in_flight, MAX_TXS_IN_FLIGHT),
+            ("validation.max_in_flight", v.max_in_flight, MAX_QUEUE),
+            (
+                "validation.recent_hashes",
+                v.recent_hashes.max(1),
+                MAX_QUEUE,
+            ),
+        ];
+        for (key, value, max) in counts {
+            if value == 0 || value > max {
+                return bad(format!("{key} = {value}: must be 1..={max}"));
+            }
+        }
+        let durations = [
+            ("records.batch_interval_ms", r.batch_interval_ms),
+            ("records.retry_initial_ms", r.retry_initial_ms),
+            ("records.retry_max_ms", r.retry_max_ms),
+            ("records.drain_timeout_ms", r.drain_timeout_ms),
+            ("validation.hash_wait_ms", v.hash_wait_ms),
+            ("validation.event_wait_ms", v.event_wait_ms),
+            ("validation.auth_ttl_ms", v.auth_ttl_ms),
+            ("validation.events_retry_max_ms", v.events_retry_max_ms),
+        ];
+        for (key, value) in durations {
+            if value > MAX_MS {
+                return bad(format!(
+                    "{key} = {value}: at most {MAX_MS} (one day, in milliseconds)"
+                ));
+            }
         }
         self.function.check()
     }
 }
+
+/// Upper bound of the queue and in-flight counts (datagrams, records, hashes).
+const MAX_QUEUE: usize = 10_000_000;
+/// Upper bound of `records.max_in_flight` (transactions at once per SF).
+const MAX_TXS_IN_FLIGHT: usize = 1_024;
+/// Upper bound of every `*_ms` setting: one day.
+pub(crate) const MAX_MS: u64 = 86_400_000;
 
 pub(crate) fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
@@ -249,6 +288,65 @@ pub(crate) fn ms(v: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn out_of_range_settings_are_refused_naming_the_key() {
+        let base = r#"
+listen = "127.0.0.2:9001"
+[[hops]]
+chain = "chain1"
+psiid = "Org1:NameWriter:1"
+[gateway]
+msp_id = "Org1MSP"
+msp_dir = "msp"
+endpoint = "localhost:7051"
+channel = "sfc-chain1"
+"#;
+        assert!(SfConfig::from_toml(base).unwrap().check().is_ok());
+        for (section, line, key) in [
+            (
+                "validation",
+                "max_in_flight = 18446744073709551615",
+                "validation.max_in_flight",
+            ),
+            (
+                "validation",
+                "max_in_flight = 0",
+                "validation.max_in_flight",
+            ),
+            ("records", "max_in_flight = 100000", "records.max_in_flight"),
+            (
+                "records",
+                "queue_capacity = 18446744073709551615",
+                "records.queue_capacity",
+            ),
+            (
+                "records",
+                "batch_interval_ms = 18446744073709551615",
+                "records.batch_interval_ms",
+            ),
+            (
+                "validation",
+                "hash_wait_ms = 86400001",
+                "validation.hash_wait_ms",
+            ),
+            (
+                "validation",
+                "recent_hashes = 18446744073709551615",
+                "validation.recent_hashes",
+            ),
+        ] {
+            let text = format!("{base}\n[{section}]\n{line}\n");
+            let e = SfConfig::from_toml(&text).unwrap_err().to_string();
+            assert!(e.contains(key), "{line}: {e}");
+        }
+        let proxy = base.replace(
+            "[[hops]]",
+            "function = { kind = \"proxy\", target = \"127.0.0.1:7000\", timeout_ms = 18446744073709551615 }\n[[hops]]",
+        );
+        let e = SfConfig::from_toml(&proxy).unwrap_err().to_string();
+        assert!(e.contains("function.timeout_ms"), "{e}");
+    }
 
     #[test]
     fn parses_the_documented_example() {

@@ -67,10 +67,13 @@ fn default_proxy_timeout() -> u64 {
 
 impl FunctionConfig {
     pub(crate) fn check(&self) -> Result<(), SfError> {
-        if let FunctionConfig::Proxy { timeout_ms: 0, .. } = self {
-            return Err(SfError::Config(
-                "function.timeout_ms must be positive".into(),
-            ));
+        if let FunctionConfig::Proxy { timeout_ms, .. } = self
+            && !(1..=super::config::MAX_MS).contains(timeout_ms)
+        {
+            return Err(SfError::Config(format!(
+                "function.timeout_ms = {timeout_ms}: must be 1..={}",
+                super::config::MAX_MS
+            )));
         }
         Ok(())
     }

@@ -72,6 +72,32 @@ pub struct SfReport {
     pub records: RecordReport,
 }
 
+/// Refuses to start an SF whose identity is not of the SP of a hop it serves: the
+/// chaincode would refuse every record it sends (only the hop's SP may record it), while
+/// it went on forwarding datagrams. Chains not on the ledger yet are checked by the
+/// chaincode later, when they appear.
+async fn check_signer_is_the_hops_sp(
+    hops: &[HopRef],
+    msp_id: &str,
+    ledger: &dyn SfLedger,
+) -> Result<(), SfError> {
+    for h in hops {
+        let Ok(chain) = ledger.get_chain(&h.chain).await else {
+            continue;
+        };
+        if let Some((_, hop)) = chain.hop(&h.psiid)
+            && hop.sp_msp != msp_id
+        {
+            return Err(SfError::Config(format!(
+                "hop {} of chain {} belongs to SP {}, but this SF signs as {msp_id}: run it as \
+                 an identity of {} (e.g. -i User1@ORG)",
+                h.psiid, h.chain, hop.sp_msp, hop.sp_msp
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Hex SHA-256, as the chaincode writes hashes.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -171,6 +197,9 @@ impl Sf {
     /// [`Sf::ready`] says when they are.
     pub async fn start(config: SfConfig, ledger: Arc<dyn SfLedger>) -> Result<Sf, SfError> {
         config.check()?;
+        if let Some(g) = &config.gateway {
+            check_signer_is_the_hops_sp(&config.hops, &g.msp_id, ledger.as_ref()).await?;
+        }
         let metrics = Metrics::new("sfcbc_sf");
         let listen = match config.listen {
             Some(a) => a,
