@@ -8,11 +8,26 @@ mod demo;
 
 use std::io::Write as _;
 
-use clap::Parser as _;
+/// The command line, where an empty `SFCBC_*` variable counts as unset: clap takes
+/// `SFCBC_PROFILE=` as an empty `--profile` and refuses it as a usage error.
+fn parse_args() -> cli::Cli {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    fn drop_empty_env(cmd: clap::Command) -> clap::Command {
+        cmd.mut_args(|a| match a.get_env() {
+            Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => {
+                a.env(None::<&'static str>)
+            }
+            _ => a,
+        })
+        .mut_subcommands(drop_empty_env)
+    }
+    let matches = drop_empty_env(cli::Cli::command()).get_matches();
+    cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
 
 fn main() {
     quiet_on_broken_pipe();
-    let cli = cli::Cli::parse();
+    let cli = parse_args();
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -85,6 +85,7 @@ fn usage_errors_exit_2() {
         &["devnet", "up", "--tls", "maybe"],
         &["collections", "gen"],
         &["--json", "records"],
+        &["blocks", "--from", "5", "--to", "2"],
     ] {
         let o = sfcbc(args, home.path());
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -232,4 +233,43 @@ fn bad_data_plane_configs_are_explained() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("UDP maximum"), "{}", text(&o));
+}
+
+#[test]
+fn devnet_down_leaves_a_process_alone_that_reused_the_devnets_pid() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("dn");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A process that is not a devnet, with its pid in the devnet's pid file.
+    let mut other = Command::new("sleep").arg("30").spawn().expect("sleep");
+    std::fs::write(dir.join("devnet.pid"), other.id().to_string()).unwrap();
+    let o = sfcbc(
+        &["devnet", "down", "--dir", dir.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not a `sfcbc devnet up`"), "{}", text(&o));
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "the other process was signalled"
+    );
+    assert!(!dir.join("devnet.pid").exists(), "stale pid file kept");
+    other.kill().unwrap();
+    let _ = other.wait();
+}
+
+#[test]
+fn an_empty_environment_variable_counts_as_unset() {
+    let home = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+        .args(["chain", "list"])
+        .env("SFCBC_HOME", home.path())
+        .env("SFCBC_PROFILE", "")
+        .env("SFCBC_IDENTITY", "")
+        .env_remove("SFCBC_CHANNEL")
+        .output()
+        .expect("run sfcbc");
+    // No devnet there: the usual "no profile" failure (1), not a usage error (2).
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("devnet up"), "{}", text(&o));
 }

@@ -382,6 +382,22 @@ impl Network {
         let writers = Arc::new(ChannelWriters::default());
         let registrar = Arc::new(Registrar::new(writers.clone()));
 
+        if let Some(b) = config.base_port {
+            let last = u32::from(b) + peer_orgs.len() as u32;
+            if b == 0 || last > u32::from(u16::MAX) {
+                return Err(NetworkError::Bind {
+                    addr: format!("{}:{b}..{last}", config.host),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!(
+                            "the orderer and {} peers need ports {b}..={last}, within 1..=65535",
+                            peer_orgs.len()
+                        ),
+                    ),
+                });
+            }
+        }
+        // Checked above: no overflow.
         let port = |i: u16| config.base_port.map_or(0, |b| b + i);
         let orderer_listener = bind(&config.host, port(0)).await?;
         let orderer_address = orderer_listener

@@ -472,3 +472,13 @@ async fn malformed_and_oversized_messages_leave_the_peer_serving() {
     assert_eq!(verify_ledger(&net, "Org1"), 2);
     net.stop().await;
 }
+
+#[tokio::test]
+async fn a_base_port_too_high_for_every_node_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NetworkConfig::new(dir.path()).with_tls(false);
+    // The orderer and five peers need 65533..=65538.
+    config.base_port = Some(65533);
+    let e = Network::start(config).await.err().expect("refused");
+    assert!(e.to_string().contains("65533..=65538"), "{e}");
+}

@@ -184,6 +184,11 @@ pub async fn fetch_blocks(
 }
 
 pub async fn run_blocks(ctx: &Ctx, a: BlocksArgs) -> anyhow::Result<()> {
+    if let Some(to) = a.to
+        && to < a.from
+    {
+        super::usage_error(format!("--to {to} is before --from {}", a.from));
+    }
     let (p, _, g) = ctx.gateway().await?;
     let network = g.network(ctx.channel(&p, None)?);
     if !a.follow {

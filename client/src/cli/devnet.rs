@@ -429,6 +429,17 @@ fn read_pid(dir: &Path) -> Option<i32> {
         .ok()
 }
 
+/// Whether process `pid` is a `… devnet up …` (after a crash or a reboot, a devnet's pid
+/// may belong to any other process by now).
+fn runs_devnet_up(pid: i32) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    args.windows(2)
+        .any(|w| w[0] == b"devnet".as_slice() && w[1] == b"up".as_slice())
+}
+
 /// Whether process `pid` runs (a zombie — exited, not yet reaped by its parent — does not).
 fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -443,7 +454,7 @@ fn alive(pid: i32) -> bool {
 
 async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
     let dir = dir_of(&a.dir);
-    if let Some(pid) = read_pid(&dir).filter(|p| alive(*p)) {
+    if let Some(pid) = read_pid(&dir).filter(|p| alive(*p) && runs_devnet_up(*p)) {
         bail!(
             "a devnet already runs from {} (pid {pid}); stop it with `sfcbc devnet down{}`",
             dir.display(),
@@ -541,6 +552,14 @@ fn down(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
             dir.display()
         );
     }
+    if !runs_devnet_up(pid) {
+        let _ = std::fs::remove_file(pid_file(&dir));
+        bail!(
+            "pid {pid} in {} is not a `sfcbc devnet up` (the devnet is gone and its pid was \
+             reused); left it alone and removed the stale pid file",
+            pid_file(&dir).display()
+        );
+    }
     let st = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -576,7 +595,7 @@ async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
         _ => dir.join("profile.yaml"),
     };
     let p = Profile::load(&path)?;
-    let pid = read_pid(&dir).filter(|p| alive(*p));
+    let pid = read_pid(&dir).filter(|p| alive(*p) && runs_devnet_up(*p));
     let mut rows = Vec::new();
     for (name, org) in &p.orgs {
         let Some(peer) = &org.peer else { continue };

@@ -29,6 +29,15 @@ use sfcbc_client::{Gateway, SfcContract};
 /// Exit code of a failed command (clap itself exits 2 on usage errors).
 pub const EXIT_FAILURE: i32 = 1;
 
+/// Exits 2 with a usage error in clap's form, for arguments that parse but do not fit
+/// together.
+pub fn usage_error(message: impl std::fmt::Display) -> ! {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
 const EXAMPLES: &str = "\
 Examples:
   sfcbc demo                                  # the paper's demonstration on an in-process devnet
