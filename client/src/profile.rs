@@ -46,7 +46,7 @@ pub const HOME_ENV: &str = "SFCBC_HOME";
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error(
-        "no profile at {path}: start a devnet with `sfcbc devnet up` (it writes this file), or pass --profile FILE for another network"
+        "no profile at {path}: pass --profile FILE naming an existing profile, or start a devnet with `sfcbc devnet up` (it writes $SFCBC_HOME/devnet/profile.yaml, the default profile)"
     )]
     Missing { path: PathBuf },
     #[error("cannot read profile {path}: {source}")]

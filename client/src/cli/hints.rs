@@ -79,12 +79,22 @@ pub fn hints_for(text: &str, code: Option<tonic::Code>, target: &Target) -> Vec<
 
     if let Some(at) = lower.find("no peers available to evaluate chaincode ") {
         let rest = &text[at + "no peers available to evaluate chaincode ".len()..];
-        let cc = word(rest).unwrap_or_else(|| or(&target.chaincode, "?"));
-        let ch = after(rest, "in channel ").unwrap_or_else(|| or(&target.channel, "?"));
-        out.push(format!(
-            "chaincode {cc} is not committed on channel {ch} (deploy it: \
-             network/fabric/deploy.sh or `sfcbc devnet chaincode commit`)"
-        ));
+        let cc = word(rest).unwrap_or_else(|| or(&target.chaincode, "the chaincode"));
+        let ch = after(rest, "in channel ").unwrap_or_else(|| or(&target.channel, "the channel"));
+        if SYSTEM_CHAINCODES.contains(&cc.as_str()) {
+            // Every peer has these on every channel it joined: the channel is the problem.
+            let org = or(&target.org, "the gateway org");
+            out.push(format!(
+                "channel {ch} does not exist, or {org}'s peer has not joined it ({cc} is a \
+                 system chaincode on every joined channel): check the name (`sfcbc devnet \
+                 status` lists a devnet's channels), or pick another gateway with --gateway ORG"
+            ));
+        } else {
+            out.push(format!(
+                "chaincode {cc} is not committed on channel {ch} (deploy it: \
+                 network/fabric/deploy.sh or `sfcbc devnet chaincode commit`)"
+            ));
+        }
     }
 
     if lower.contains("failed to get config for channel")
@@ -99,12 +109,13 @@ pub fn hints_for(text: &str, code: Option<tonic::Code>, target: &Target) -> Vec<
             .or_else(|| after(text, "channel '"))
             .or_else(|| after(text, "channel does not exist: "))
             .or_else(|| target.channel.clone())
-            .unwrap_or_else(|| "?".to_owned());
+            .map_or_else(|| "the channel".to_owned(), |c| format!("channel {c}"));
         let org = or(&target.org, "the gateway org");
         out.push(format!(
-            "{org}'s peer has not joined channel {ch} (join it: `peer channel join`, \
-             network/fabric/ scripts, or `sfcbc devnet channel join`; or pick another \
-             channel with --channel / another gateway with --gateway ORG)"
+            "{org}'s peer has not joined {ch} (on Fabric: `peer channel join` or the \
+             network/fabric/ scripts; on devnet, `sfcbc devnet channel create NAME --orgs ...` \
+             makes a channel its orgs' peers join; or pick another channel with --channel / \
+             another gateway with --gateway ORG)"
         ));
     }
 
@@ -129,6 +140,13 @@ pub fn hints_for(text: &str, code: Option<tonic::Code>, target: &Target) -> Vec<
         || lower.contains("unavailable")
         || lower.contains("connection refused")
         || lower.contains("cannot connect to the gateway");
+    if unreachable && out.is_empty() && lower.contains("fabric ca at ") {
+        let ca = after(text, "fabric ca at ").unwrap_or_else(|| "--ca-url".to_owned());
+        out.push(format!(
+            "is the Fabric CA at {ca} running? (check --ca-url: https:// with --tls-ca when \
+             the CA serves TLS)"
+        ));
+    }
     if unreachable && out.is_empty() {
         let ep = target
             .endpoint
@@ -142,6 +160,9 @@ pub fn hints_for(text: &str, code: Option<tonic::Code>, target: &Target) -> Vec<
     }
     out
 }
+
+/// Fabric's system chaincodes, present on every channel a peer joined.
+const SYSTEM_CHAINCODES: [&str; 4] = ["qscc", "cscc", "lscc", "_lifecycle"];
 
 /// The first word of `s` (up to whitespace, quote, comma or colon).
 fn word(s: &str) -> Option<String> {
@@ -208,7 +229,41 @@ mod tests {
             "{h:?}"
         );
         let h = hints_for("channel not found", None, &Target::default());
-        assert!(h[0].starts_with("the gateway org's peer has not joined channel ?"));
+        assert!(
+            h[0].starts_with("the gateway org's peer has not joined the channel ("),
+            "{h:?}"
+        );
+        assert!(
+            !h[0].contains("devnet channel join"),
+            "no such command: {h:?}"
+        );
+    }
+
+    #[test]
+    fn a_system_chaincode_missing_means_no_such_channel() {
+        let h = hints_for(
+            "evaluate error: Unavailable: no peers available to evaluate chaincode qscc in \
+             channel nochannel",
+            Some(tonic::Code::Unavailable),
+            &t(),
+        );
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].starts_with("channel nochannel does not exist, or Org2's peer has not joined it"),
+            "{h:?}"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_ca_is_named() {
+        let h = hints_for(
+            "enroll a at http://127.0.0.1:1\ncannot reach the Fabric CA at \
+             http://127.0.0.1:1/api/v1/enroll: tcp connect error: Connection refused",
+            None,
+            &Target::default(),
+        );
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h[0].starts_with("is the Fabric CA at http"), "{h:?}");
     }
 
     #[test]
