@@ -26,6 +26,34 @@ async fn http(
     http_with(addr, method, path, body, &[]).await
 }
 
+/// The status of a request sent with `Host: host` (and an Origin naming it).
+async fn status_with_host(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    body: Option<&str>,
+) -> u16 {
+    let mut s = TcpStream::connect(addr).await.expect("connect to the UI");
+    let body = body.unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nConnection: \
+         close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut raw))
+        .await
+        .expect("answer within 60 s")
+        .expect("read");
+    String::from_utf8_lossy(&raw)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line")
+}
+
 /// [`http`] with extra header lines.
 async fn http_with(
     addr: SocketAddr,
@@ -491,6 +519,21 @@ async fn ui_api_over_http_on_devnet() {
     )
     .await;
     assert_eq!(status, 403);
+    // DNS rebinding: a page of another name resolved to this server reads and changes
+    // nothing, with or without a matching Origin.
+    for (method, path, body) in [
+        ("GET", "/api/chains", None),
+        (
+            "POST",
+            "/api/identity",
+            Some(r#"{"identity":"Admin@Manager"}"#),
+        ),
+    ] {
+        let status = status_with_host(a, method, path, "attacker.example:18081", body).await;
+        assert_eq!(status, 403, "{method} {path}");
+    }
+    let v = ok(a, "GET", "/api/identity", None).await;
+    assert_eq!(v["current"]["label"], "User1@Tenant1", "{v}");
     // Update (owner): version 2 with the new hop list.
     let mut spec = web1();
     spec["hops"][1]["address"] = json!("127.0.0.3:9002");

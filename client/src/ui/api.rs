@@ -107,6 +107,53 @@ async fn same_origin_changes(
     next.run(req).await
 }
 
+/// DNS rebinding guard: a page of another site can point its own host name at this server
+/// and then read or change everything as if same-origin. Browsers send that name in `Host`,
+/// so only IP literals and `localhost` are served; other names get 403.
+async fn literal_hosts_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    match host {
+        // HTTP/1.0 without Host cannot come from a browser page of another name.
+        None => next.run(req).await,
+        Some(h) if host_is_literal_or_localhost(h) => next.run(req).await,
+        Some(h) => ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: format!(
+                "host {h:?} is not served (DNS rebinding guard): open the UI by IP address or \
+                 as localhost"
+            ),
+            chaincode_status: None,
+        }
+        .into_response(),
+    }
+}
+
+/// Whether `host` (a `Host` header: name or IP, then an optional port) is an IP literal or
+/// `localhost` / `*.localhost`.
+pub(crate) fn host_is_literal_or_localhost(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        return rest
+            .split_once(']')
+            .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    } else {
+        host.rsplit_once(':').map_or(host, |(n, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                n
+            } else {
+                host
+            }
+        })
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+}
+
 /// The UI's routes: the page's files and `/api/*`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -124,6 +171,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/blocks", get(list_blocks))
         .route("/api/events", get(live::events))
         .layer(axum::middleware::from_fn(same_origin_changes))
+        .layer(axum::middleware::from_fn(literal_hosts_only))
         .with_state(state)
 }
 
@@ -469,4 +517,35 @@ async fn list_blocks(State(state): AppS, Query(q): Query<BlocksQuery>) -> ApiRes
     Ok(Json(
         json!({ "channel": ch, "height": height, "blocks": list }),
     ))
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::host_is_literal_or_localhost as ok;
+
+    #[test]
+    fn ip_literals_and_localhost_only() {
+        for h in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "10.1.2.3:80",
+            "localhost:8080",
+            "LOCALHOST",
+            "ui.localhost:1",
+            "[::1]:8080",
+            "[fe80::1]",
+        ] {
+            assert!(ok(h), "{h}");
+        }
+        for h in [
+            "attacker.example:18081",
+            "attacker.example",
+            "127.0.0.1.nip.io:80",
+            "localhost.attacker.example",
+            "[not-an-ip]:80",
+            "",
+        ] {
+            assert!(!ok(h), "{h}");
+        }
+    }
 }
