@@ -172,7 +172,26 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
         let channel = ctx.channel(&p, Some(&config.hops[0].chain))?;
         config.gateway = Some(gateway_from_profile(ctx, &p, channel)?);
     }
-    let report = sf::run(config, shutdown_signal()).await?;
+    let hops = config
+        .hops
+        .iter()
+        .map(|h| format!("{} of {}", h.psiid, h.chain))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Signal handlers first: a SIGTERM once datagrams flow must drain, not kill.
+    let stop = tokio::spawn(shutdown_signal());
+    let ledger = sf::connect(&config).await?;
+    let running = sf::Sf::start(config, ledger).await?;
+    eprintln!(
+        "SF serving {hops} on udp {}{}; SIGINT/SIGTERM stops it (after flushing its records)",
+        running.local_addr,
+        running
+            .metrics_addr
+            .map(|m| format!(", metrics on http://{m}/metrics"))
+            .unwrap_or_default()
+    );
+    let _ = stop.await;
+    let report = running.shutdown().await;
     if ctx.global.json {
         output::json(&report)?;
     } else {

@@ -14,12 +14,13 @@ use super::{Ctx, output};
     after_help = "Example:\n  sfcbc -i User1@Tenant1 records chain1 --psiid Org2:NameWriter:1 --json"
 )]
 pub struct RecordsArgs {
+    /// The chain's id.
     pub chain: String,
-    /// Only this hop.
+    /// Only this hop (`SP:Function:Instance`, e.g. `Org2:NameWriter:1`).
     #[arg(long)]
     pub psiid: Option<String>,
-    /// Records per page asked of the peer.
-    #[arg(long, default_value_t = 100)]
+    /// Records per page asked of the peer, 1..=1000.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,
     /// At most this many records (all pages up to it).
     #[arg(long, default_value_t = 1000)]
@@ -103,6 +104,15 @@ pub fn errors_table(errors: &[HopError]) -> comfy_table::Table {
     t
 }
 
+/// The note after a count that reached `--limit`.
+fn more_may_exist(n: usize, limit: usize) -> String {
+    if n >= limit {
+        format!(" (stopped at --limit {limit}; there may be more)")
+    } else {
+        String::new()
+    }
+}
+
 pub async fn run_records(ctx: &Ctx, a: RecordsArgs) -> anyhow::Result<()> {
     let (_, _, sfc) = ctx.sfc(Some(&a.chain)).await?;
     let r = all_records(&sfc, &a.chain, a.psiid.as_deref(), a.page_size, a.limit).await?;
@@ -110,7 +120,7 @@ pub async fn run_records(ctx: &Ctx, a: RecordsArgs) -> anyhow::Result<()> {
         return output::json(&r);
     }
     outln!("{}", records_table(&r));
-    outln!("{} record(s)", r.len());
+    outln!("{} record(s){}", r.len(), more_may_exist(r.len(), a.limit));
     Ok(())
 }
 
@@ -121,7 +131,7 @@ pub async fn run_errors(ctx: &Ctx, a: RecordsArgs) -> anyhow::Result<()> {
         return output::json(&e);
     }
     outln!("{}", errors_table(&e));
-    outln!("{} error record(s)", e.len());
+    outln!("{} error record(s){}", e.len(), more_may_exist(e.len(), a.limit));
     Ok(())
 }
 

@@ -142,6 +142,9 @@ pub enum Command {
     /// A chain's hop records, from the ledger.
     Records(ledger::RecordsArgs),
     /// A chain's error records (dropped datagrams), from the ledger.
+    #[command(
+        after_help = "Example:\n  sfcbc -i User1@Tenant1 errors chain1 --psiid Org2:NameWriter:1 --json"
+    )]
     Errors(ledger::RecordsArgs),
     /// A message's path through its chain, hop by hop.
     Trace(ledger::TraceArgs),
