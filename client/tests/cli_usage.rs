@@ -273,3 +273,26 @@ fn an_empty_environment_variable_counts_as_unset() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("devnet up"), "{}", text(&o));
 }
+
+#[test]
+fn demo_checks_its_arguments_before_starting_a_devnet() {
+    let home = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&["demo", "--chain", "BAD CHAIN"][..], "--chain"),
+        (&["demo", "--chain", "Chain1"], "channel names"),
+        (&["demo", "--owner", "nobody"], "USER@ORG"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_sfcbc"))
+            .args(args)
+            .env("SFCBC_HOME", home.path())
+            .env("TMPDIR", tmp.path())
+            .env_remove("SFCBC_PROFILE")
+            .output()
+            .expect("run sfcbc");
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -131,7 +131,11 @@ pub async fn run_errors(ctx: &Ctx, a: RecordsArgs) -> anyhow::Result<()> {
         return output::json(&e);
     }
     outln!("{}", errors_table(&e));
-    outln!("{} error record(s){}", e.len(), more_may_exist(e.len(), a.limit));
+    outln!(
+        "{} error record(s){}",
+        e.len(),
+        more_may_exist(e.len(), a.limit)
+    );
     Ok(())
 }
 

@@ -105,6 +105,22 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
             a.sps.len()
         );
     }
+    // Checked before a devnet starts, so a typo costs nothing and leaves no folder behind.
+    sfcbc_chaincode::validate::id("--chain", &a.chain).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let channel = format!("sfc-{}", a.chain);
+    if ctx.global.channel.is_none() && !sfcbc_devnet::ledger::valid_channel_name(&channel) {
+        bail!(
+            "--chain {:?}: its channel would be {channel:?}, but channel names take lowercase \
+             letters, digits, '.' and '-' (or name an existing channel with --channel)",
+            a.chain
+        );
+    }
+    if !a.owner.contains('@') {
+        bail!(
+            "--owner {:?}: write it as USER@ORG, e.g. User1@Tenant1",
+            a.owner
+        );
+    }
     let started = Instant::now();
     let ui = Ui {
         json: ctx.global.json,
@@ -121,11 +137,21 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
             });
             ui.step(&format!("starting devnet in {}", dir.display()));
             let up = UpArgs {
-                dir: DirArgs { dir: Some(dir) },
+                dir: DirArgs {
+                    dir: Some(dir.clone()),
+                },
                 channels: vec![format!("sfc-{}", a.chain)],
                 ..UpArgs::default()
             };
-            let d = devnet::start(&up, &|m| ui.step(m)).await?;
+            let d = match devnet::start(&up, &|m| ui.step(m)).await {
+                Ok(d) => d,
+                Err(e) => {
+                    if temp && !a.keep {
+                        let _ = std::fs::remove_dir_all(&dir);
+                    }
+                    return Err(e);
+                }
+            };
             if !ui.json {
                 outln!("{}", d.table());
             }
