@@ -707,7 +707,12 @@ async fn proxy_function_round_trips_through_a_local_network_function() {
         .await;
     assert!(e.detail.contains("no reply"), "{}", e.detail);
     assert_eq!(sf.metrics.dropped_count("function"), 1);
-    sf.shutdown().await;
+    let report = sf.shutdown().await;
+    assert_eq!(
+        report.dropped,
+        std::collections::BTreeMap::from([("function".to_owned(), 1)]),
+        "the stop report lists drops by reason"
+    );
 }
 
 /// The record queue is bounded: with the peer down and the queue full, queuing waits

@@ -196,11 +196,23 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
         output::json(&report)?;
     } else {
         let r = &report.records;
+        let dropped: u64 = report.dropped.values().sum();
+        let reasons = report
+            .dropped
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         outln!(
-            "SF stopped: {} received, {} forwarded; records: {} committed, {} replayed, {} \
+            "SF stopped: {} received, {} forwarded, {dropped} dropped{}; records: {} committed, {} replayed, {} \
              refused, {} spooled, {} lost; error records: {} committed, {} refused",
             report.received,
             report.forwarded,
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({reasons})")
+            },
             r.committed,
             r.replayed,
             r.refused,

@@ -41,6 +41,8 @@ pub struct Metrics {
     records: Family<Labels, Counter>,
     /// Set once the ledger view has loaded the chains; `/healthz` says so.
     pub ready: AtomicBool,
+    /// The reasons `dropped` has seen, for [`Self::dropped_by_reason`].
+    drop_reasons: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -71,13 +73,14 @@ impl Metrics {
             backpressure: Counter::default(),
             records: Family::default(),
             ready: AtomicBool::new(false),
+            drop_reasons: Default::default(),
             registry: Registry::default(),
         };
         registry.register("received", "Datagrams received", m.received.clone());
         registry.register("forwarded", "Datagrams forwarded", m.forwarded.clone());
         registry.register(
             "dropped",
-            "Datagrams dropped, by reason (auth, source, hash, replay, config, function, forward)",
+            "Datagrams dropped, by reason (auth, source, hash, replay, config, function, forward, unvalidated)",
             m.dropped.clone(),
         );
         registry.register(
@@ -110,6 +113,28 @@ impl Metrics {
 
     pub fn dropped(&self, reason: &str) {
         self.dropped.get_or_create(&label("reason", reason)).inc();
+        let mut seen = self
+            .drop_reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !seen.contains(reason) {
+            seen.insert(reason.to_owned());
+        }
+    }
+
+    /// Datagrams dropped so far, by reason (only reasons that occurred).
+    pub fn dropped_by_reason(&self) -> std::collections::BTreeMap<String, u64> {
+        let seen = self
+            .drop_reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        seen.into_iter()
+            .map(|r| {
+                let n = self.dropped_count(&r);
+                (r, n)
+            })
+            .collect()
     }
 
     pub fn dropped_count(&self, reason: &str) -> u64 {

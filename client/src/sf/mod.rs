@@ -69,6 +69,9 @@ pub enum SfError {
 pub struct SfReport {
     pub received: u64,
     pub forwarded: u64,
+    /// Datagrams dropped, by reason (`auth`, `source`, `hash`, `replay`, `config`,
+    /// `function`, `forward`, `unvalidated`: the ledger could not be asked).
+    pub dropped: std::collections::BTreeMap<String, u64>,
     pub records: RecordReport,
 }
 
@@ -273,9 +276,8 @@ impl Sf {
             let records = recorder_task.await.unwrap_or_default();
             events.abort();
             SfReport {
-                received: 0,
-                forwarded: 0,
                 records,
+                ..SfReport::default()
             }
         });
         Ok(Sf {
@@ -310,6 +312,7 @@ impl Sf {
         let mut report = self.main.await.unwrap_or_default();
         report.received = self.metrics.received.get();
         report.forwarded = self.metrics.forwarded.get();
+        report.dropped = self.metrics.dropped_by_reason();
         report
     }
 }
