@@ -189,6 +189,22 @@ impl ClassifierConfig {
         if self.listen.is_empty() {
             return Err(SfError::Config("classifier `listen` is empty".into()));
         }
+        for (i, a) in self.listen.iter().enumerate() {
+            if self.listen[..i].contains(a) {
+                return Err(SfError::Config(format!(
+                    "classifier `listen` names {a} twice"
+                )));
+            }
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            if self.rules[..i].iter().any(|o| o.name == r.name) {
+                return Err(SfError::Config(format!(
+                    "two rules are named {:?}: rule names label the per-rule counts, so each \
+                     must be unique",
+                    r.name
+                )));
+            }
+        }
         self.rules
             .iter()
             .map(Matcher::new)

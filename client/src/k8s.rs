@@ -176,6 +176,61 @@ pub enum RenderError {
     Config { psiid: String, reason: String },
     #[error("cannot write YAML: {0}")]
     Yaml(String),
+    #[error("{what} {value:?}: {expected}")]
+    BadOption {
+        what: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+/// Whether `s` is `IP/LEN` (v4 or v6) or a bare IP.
+fn is_cidr(s: &str) -> bool {
+    let (ip, len) = s.split_once('/').map_or((s, None), |(i, l)| (i, Some(l)));
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(addr) => len.is_none_or(|l| {
+            l.parse::<u8>()
+                .is_ok_and(|n| n <= if addr.is_ipv4() { 32 } else { 128 })
+        }),
+        Err(_) => false,
+    }
+}
+
+/// Whether `s` is `host:port` with a port 1..=65535.
+fn is_host_port(s: &str) -> bool {
+    s.rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+/// The options a user types (image, CIDR, gateway endpoints), checked before rendering.
+fn check_options(opts: &RenderOptions) -> Result<(), RenderError> {
+    let bad = |what, value: &str, expected| RenderError::BadOption {
+        what,
+        value: value.to_owned(),
+        expected,
+    };
+    if opts.image.is_empty() || opts.image.chars().any(char::is_whitespace) {
+        return Err(bad(
+            "--image",
+            &opts.image,
+            "an image reference, e.g. registry.local/sfcbc/sf:0.1.0",
+        ));
+    }
+    if let Some(c) = &opts.destination_cidr
+        && !is_cidr(c)
+    {
+        return Err(bad(
+            "--destination-cidr",
+            c,
+            "an IP/LEN range, e.g. 10.0.0.0/8, or an IP",
+        ));
+    }
+    for g in opts.gateways.values() {
+        if !is_host_port(g) {
+            return Err(bad("gateway", g, "HOST:PORT with a port 1..=65535"));
+        }
+    }
+    Ok(())
 }
 
 /// A lower-case RFC 1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
@@ -311,6 +366,7 @@ pub fn chain_from_spec(spec: ChainSpec) -> Chain {
 
 /// Renders the SF manifests of `chain` (module docs).
 pub fn render_chain(chain: &Chain, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    check_options(opts)?;
     if chain.hops.is_empty() {
         return Err(RenderError::NoHops(chain.id.clone()));
     }

@@ -158,4 +158,16 @@ dst_port = 9000
         ClassifierConfig::from_toml("listen = [\"127.0.0.9:9000\"]\n[[rules]]\nname=\"r\"\nchain=\"c\"\nsource_prefix=\"1.2.3.4/40\"")
             .is_err()
     );
+    let e = ClassifierConfig::from_toml(
+        "listen = [\"127.0.0.9:9000\", \"127.0.0.9:9000\"]\n[[rules]]\nname=\"r\"\nchain=\"c\"",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("twice"), "{e}");
+    let e = ClassifierConfig::from_toml(
+        "listen = [\"127.0.0.9:9000\"]\n[[rules]]\nname=\"r\"\nchain=\"c\"\n[[rules]]\nname=\"r\"\nchain=\"d\"",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("two rules are named \"r\""), "{e}");
 }

@@ -86,6 +86,18 @@ fn usage_errors_exit_2() {
         &["collections", "gen"],
         &["--json", "records"],
         &["blocks", "--from", "5", "--to", "2"],
+        &[
+            "collections",
+            "gen",
+            "--chain-id",
+            "c1",
+            "--sp",
+            "Org1MSP",
+            "--required-peer-count",
+            "5",
+            "--max-peer-count",
+            "1",
+        ],
     ] {
         let o = sfcbc(args, home.path());
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));

@@ -460,3 +460,36 @@ fn long_names_are_shortened_uniquely() {
     assert_eq!(dns_label("Org1:NameWriter:1", 63), "org1-namewriter-1");
     assert_eq!(dns_label("--A__b--", 63), "a-b");
 }
+
+#[test]
+fn options_a_user_types_are_checked() {
+    let with = |f: &dyn Fn(&mut RenderOptions)| {
+        let mut o = RenderOptions::default();
+        f(&mut o);
+        render_chain(&chain1(), &o).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert!(with(&|o| o.destination_cidr = Some("10.0.0.0/8".into())).is_ok());
+    assert!(with(&|o| o.destination_cidr = Some("fd00::/64".into())).is_ok());
+    assert!(with(&|o| o.destination_cidr = Some("192.0.2.7".into())).is_ok());
+    for (f, says) in [
+        (
+            Box::new(|o: &mut RenderOptions| o.destination_cidr = Some("garbage".into()))
+                as Box<dyn Fn(&mut RenderOptions)>,
+            "--destination-cidr",
+        ),
+        (
+            Box::new(|o: &mut RenderOptions| o.destination_cidr = Some("10.0.0.0/33".into())),
+            "--destination-cidr",
+        ),
+        (Box::new(|o: &mut RenderOptions| o.image = String::new()), "--image"),
+        (
+            Box::new(|o: &mut RenderOptions| {
+                o.gateways.insert("Org1MSP".into(), "nohostport".into());
+            }),
+            "gateway",
+        ),
+    ] {
+        let e = with(&*f).expect_err(says);
+        assert!(e.contains(says), "{e}");
+    }
+}

@@ -193,6 +193,13 @@ pub fn run(ctx: &Ctx, cmd: CollectionsCmd) -> anyhow::Result<()> {
             "say which chain: --chain FILE (a chain spec) or --chain-id ID --sp MSP [--sp MSP ...]"
         ),
     };
+    if a.required_peer_count > a.max_peer_count {
+        // Fabric refuses such a collection at commit time; say so now.
+        super::usage_error(format!(
+            "--required-peer-count {} is above --max-peer-count {}",
+            a.required_peer_count, a.max_peer_count
+        ));
+    }
     let cols: Vec<Collection> = pairs
         .into_iter()
         .map(|(name, m)| Collection {
