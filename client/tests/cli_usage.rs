@@ -308,3 +308,20 @@ fn demo_checks_its_arguments_before_starting_a_devnet() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn devnet_up_checks_policy_and_orgs_before_making_anything() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("dn");
+    for (extra, says) in [
+        (&["--policy", "garbage("][..], "--policy"),
+        (&["--orgs", "Manager,Org1,org1"], "twice"),
+    ] {
+        let mut args = vec!["devnet", "up", "--dir", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = sfcbc(&args, home.path());
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{extra:?}: {}", text(&o));
+        assert!(!dir.exists(), "{extra:?} made {}", dir.display());
+    }
+}

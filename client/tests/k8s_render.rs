@@ -466,7 +466,9 @@ fn options_a_user_types_are_checked() {
     let with = |f: &dyn Fn(&mut RenderOptions)| {
         let mut o = RenderOptions::default();
         f(&mut o);
-        render_chain(&chain1(), &o).map(|_| ()).map_err(|e| e.to_string())
+        render_chain(&chain1(), &o)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     };
     assert!(with(&|o| o.destination_cidr = Some("10.0.0.0/8".into())).is_ok());
     assert!(with(&|o| o.destination_cidr = Some("fd00::/64".into())).is_ok());
@@ -481,7 +483,10 @@ fn options_a_user_types_are_checked() {
             Box::new(|o: &mut RenderOptions| o.destination_cidr = Some("10.0.0.0/33".into())),
             "--destination-cidr",
         ),
-        (Box::new(|o: &mut RenderOptions| o.image = String::new()), "--image"),
+        (
+            Box::new(|o: &mut RenderOptions| o.image = String::new()),
+            "--image",
+        ),
         (
             Box::new(|o: &mut RenderOptions| {
                 o.gateways.insert("Org1MSP".into(), "nohostport".into());

@@ -191,6 +191,16 @@ fn ccaas_address(dir: &Path) -> anyhow::Result<String> {
 
 /// Starts (or resumes) a devnet in `args.dir`; `progress` is told each step.
 pub async fn start(args: &UpArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Devnet> {
+    // Checked before anything starts, for a new and a resumed devnet alike.
+    for (i, o) in args.orgs.iter().enumerate() {
+        if args.orgs[..i].iter().any(|p| p.eq_ignore_ascii_case(o)) {
+            bail!("--orgs names {o} twice");
+        }
+    }
+    if let Some(p) = &args.policy {
+        sfcbc_fabric::policy::from_string(p)
+            .map_err(|e| anyhow::anyhow!("--policy {p:?} is not a Fabric signature policy: {e}"))?;
+    }
     let dir = dir_of(&args.dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir.canonicalize().unwrap_or(dir);
