@@ -336,6 +336,23 @@ async fn records_are_flushed_on_shutdown() {
     assert_eq!(net.records("flush", &hops[0].psiid).await.len(), 20);
 }
 
+/// Jobs in a spool journal without a `done` line.
+fn journal_pending(path: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut done = std::collections::BTreeSet::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("journal line");
+        match v.get("done") {
+            Some(d) => done.extend(d.as_array().unwrap().iter().map(|i| i.as_u64().unwrap())),
+            None => {
+                ids.insert(v["id"].as_u64().expect("a journaled job has an id"));
+            }
+        }
+    }
+    ids.difference(&done).count()
+}
+
 fn rec(seq: u64, input: &str, output: &str) -> HopRecordInput {
     HopRecordInput {
         seq,
@@ -363,9 +380,12 @@ async fn replay_conflict_in_a_batch_loses_no_valid_record() {
     .await;
     let psiid = hops[0].psiid.clone();
     let metrics = Metrics::new("t");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
     let config = RecordsConfig {
         batch_size: 3,
         batch_interval_ms: 50,
+        spool: Some(journal.clone()),
         ..RecordsConfig::default()
     };
 
@@ -382,12 +402,26 @@ async fn replay_conflict_in_a_batch_loses_no_valid_record() {
     assert_eq!(a, Ok(()));
     assert_eq!(b, Ok(()));
     assert!(matches!(x, Err(RecordFailure::Replay(_))), "{x:?}");
+    // The journal: the replayed record's line is done, its error record has a line of its
+    // own, and once that commits nothing is pending (a crash now would re-submit nothing).
+    let end = Instant::now() + Duration::from_secs(10);
+    while journal_pending(&journal) != 0 {
+        assert!(
+            Instant::now() < end,
+            "journal still pending: {}",
+            std::fs::read_to_string(&journal).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(text.matches("\"type\":\"error\"").count(), 1, "{text}");
     drop(r);
     let report = task.await.unwrap();
     assert_eq!(
         (report.committed, report.replayed, report.errors),
         (3, 1, 1)
     );
+    assert!(!journal.exists());
     let errs = net.errors("rp", &psiid).await;
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].kind, ErrorKind::Replay);
@@ -549,6 +583,104 @@ async fn unflushed_records_survive_in_the_spool() {
     assert!(!spool.exists(), "spool emptied");
     assert_eq!(net.records("spool", &psiid).await.len(), 4);
     assert_eq!(net.errors("spool", &psiid).await.len(), 1);
+}
+
+/// With a spool, queued records survive a crash: the recorder runs on a runtime that is
+/// then torn down without its graceful stop (as SIGKILL would); the next start submits
+/// what had not committed, and nothing that had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_records_survive_a_crash_through_the_spool_journal() {
+    let net = Net::new().await;
+    let hops = [hop(0, 1, free_addr("127.0.0.2"), "none")];
+    net.create_chain(
+        "crash",
+        &hops,
+        None,
+        free_addr("127.0.0.10"),
+        free_addr("127.0.0.11"),
+        &[],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("records.jsonl");
+    let config = RecordsConfig {
+        retry_initial_ms: 20,
+        spool: Some(spool.clone()),
+        ..RecordsConfig::default()
+    };
+    let psiid = hops[0].psiid.clone();
+    let ledger = net.sp_ledger(0);
+    let (to_outer, committed_three) = std::sync::mpsc::channel::<()>();
+    let (go_on, from_outer) = std::sync::mpsc::channel::<()>();
+    let crashed = {
+        let (config, psiid) = (config.clone(), psiid.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let (r, _task) = Recorder::start(ledger, config, Metrics::new("t"));
+                for i in 0..3 {
+                    r.record_committed("crash", &psiid, rec(i, &format!("c{i}"), &format!("d{i}")))
+                        .await
+                        .expect("committed while the peer is up");
+                }
+                to_outer.send(()).unwrap();
+                from_outer.recv().unwrap();
+                // The peer is down now: these wait in the queue.
+                for i in 3..7 {
+                    r.record("crash", &psiid, rec(i, &format!("c{i}"), &format!("d{i}")))
+                        .await;
+                }
+                r.error(
+                    "crash",
+                    &psiid,
+                    HopErrorInput {
+                        kind: ErrorKind::Auth,
+                        detail: "queued at the crash".into(),
+                        src: "127.0.0.10:5000".into(),
+                        input_hash: sha(b"crash-e"),
+                    },
+                )
+                .await;
+                // Let the worker try (and fail) once.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                std::mem::forget(r);
+            });
+            // The crash: every task is dropped where it stands, no drain, no spool rewrite.
+            rt.shutdown_background();
+        })
+    };
+    tokio::task::spawn_blocking(move || committed_three.recv().unwrap())
+        .await
+        .unwrap();
+    net.ledger.set_available(false);
+    go_on.send(()).unwrap();
+    tokio::task::spawn_blocking(move || crashed.join().unwrap())
+        .await
+        .unwrap();
+    net.ledger.set_available(true);
+    assert_eq!(net.records("crash", &psiid).await.len(), 3);
+    let (r, task) = Recorder::start(net.sp_ledger(0), config, Metrics::new("t"));
+    drop(r);
+    let report = task.await.unwrap();
+    assert_eq!(
+        (report.committed, report.errors, report.lost),
+        (4, 1, 0),
+        "the next start submits the queued records and only those"
+    );
+    let mut seqs: Vec<u64> = net
+        .records("crash", &psiid)
+        .await
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..7).collect::<Vec<_>>(), "every record once");
+    assert_eq!(net.errors("crash", &psiid).await.len(), 1);
+    assert!(!spool.exists(), "nothing left to spool after a clean stop");
 }
 
 /// `/metrics` and `/healthz` over HTTP.

@@ -98,6 +98,8 @@ pub struct RecordsConfig {
     /// `spool` (or counted as lost and logged when there is none).
     pub drain_timeout_ms: u64,
     /// JSON-lines file where unflushed records wait across restarts; re-submitted at start.
+    /// While the SF runs it is also a journal of the queued records, so that a crash
+    /// (SIGKILL, OOM) loses none of them either (see `sf::record`).
     pub spool: Option<PathBuf>,
 }
 

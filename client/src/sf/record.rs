@@ -25,7 +25,13 @@
 //!   re-endorses into one) is re-submitted without record `i`, which becomes a `replay`
 //!   error; a batch refused otherwise is split until the refused record is alone;
 //! - on shutdown the queue is drained for `drain_timeout_ms`; what is left is written to the
-//!   spool file (re-submitted at the next start) or counted as `lost` and logged.
+//!   spool file (re-submitted at the next start) or counted as `lost` and logged;
+//! - with a spool file, it is also a write-ahead journal while the SF runs: every record and
+//!   error is appended to it before queuing returns (so before its datagram is forwarded),
+//!   and a `{"done": [ids]}` line follows once it is resolved. After a crash (SIGKILL, OOM,
+//!   panic) the next start re-submits the jobs without a `done` line. The lines are written
+//!   without fsync: they survive the process, not the machine. The file is rewritten with
+//!   only the pending jobs at start, every [`COMPACT_AFTER_LINES`] lines and at shutdown.
 //!
 //! A record can carry a completion: the SF forwards only after commit when the next hop
 //! validates by hash (its `CheckIn` needs our `out` record).
@@ -75,12 +81,21 @@ enum Job {
         record: HopRecordInput,
         #[serde(skip)]
         done: Option<Done>,
+        /// Its number in the journal; 0 when there is none.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        id: u64,
     },
     Error {
         chain: String,
         psiid: String,
         error: HopErrorInput,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        id: u64,
     },
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Job {
@@ -91,6 +106,7 @@ impl Job {
                 psiid,
                 record,
                 done,
+                id,
             } => {
                 if let Some(d) = done {
                     let _ = d.send(Err(RecordFailure::NotFlushed));
@@ -100,11 +116,159 @@ impl Job {
                     psiid,
                     record,
                     done: None,
+                    id,
                 }
             }
             e => e,
         }
     }
+
+    fn set_id(&mut self, new: u64) {
+        match self {
+            Job::Hop { id, .. } | Job::Error { id, .. } => *id = new,
+        }
+    }
+}
+
+/// A journal line saying which jobs were resolved (committed, refused, or turned into an
+/// error record that has a line of its own).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoneLine {
+    done: Vec<u64>,
+}
+
+/// Lines appended to the journal before it is rewritten with only the pending jobs.
+pub const COMPACT_AFTER_LINES: u64 = 200_000;
+
+/// The spool file as a write-ahead journal (see the module doc).
+#[derive(Debug)]
+struct Journal {
+    path: std::path::PathBuf,
+    state: std::sync::Mutex<JournalState>,
+    /// Set after the first failed write, so that a full disk logs once, not per datagram.
+    failed: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug)]
+struct JournalState {
+    file: std::fs::File,
+    next_id: u64,
+    /// The lines of the jobs not resolved yet, by id: what a rewrite keeps.
+    pending: std::collections::BTreeMap<u64, String>,
+    /// Lines appended since the file was last rewritten.
+    lines: u64,
+}
+
+impl Journal {
+    /// Rewrites `path` with `jobs` (numbered from 1 here) and keeps it open for appending.
+    fn open(path: &Path, jobs: &mut [Job]) -> std::io::Result<Journal> {
+        let mut pending = std::collections::BTreeMap::new();
+        for (i, j) in jobs.iter_mut().enumerate() {
+            let id = i as u64 + 1;
+            j.set_id(id);
+            pending.insert(id, serde_json::to_string(j).map_err(std::io::Error::other)?);
+        }
+        let file = rewrite(path, pending.values())?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            state: std::sync::Mutex::new(JournalState {
+                file,
+                next_id: jobs.len() as u64 + 1,
+                pending,
+                lines: 0,
+            }),
+            failed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JournalState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn failure(&self, e: &dyn std::fmt::Display) {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            tracing::error!(
+                "cannot write the spool journal {}: {e}; queued records would not survive a crash",
+                self.path.display()
+            );
+        }
+    }
+
+    /// Numbers `job` and writes its line; returns it numbered.
+    fn append(&self, mut job: Job) -> Job {
+        let mut s = self.lock();
+        let id = s.next_id;
+        s.next_id += 1;
+        job.set_id(id);
+        match serde_json::to_string(&job) {
+            Ok(line) => {
+                if let Err(e) = s.file.write_all(format!("{line}\n").as_bytes()) {
+                    self.failure(&e);
+                }
+                s.pending.insert(id, line);
+                s.lines += 1;
+            }
+            Err(e) => self.failure(&e),
+        }
+        job
+    }
+
+    /// Marks jobs resolved; rewrites the file once it has grown long.
+    fn done(&self, ids: &[u64]) {
+        let ids: Vec<u64> = ids.iter().copied().filter(|i| *i != 0).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let mut s = self.lock();
+        for id in &ids {
+            s.pending.remove(id);
+        }
+        match serde_json::to_string(&DoneLine { done: ids }) {
+            Ok(line) => {
+                if let Err(e) = s.file.write_all(format!("{line}\n").as_bytes()) {
+                    self.failure(&e);
+                }
+            }
+            Err(e) => self.failure(&e),
+        }
+        s.lines += 1;
+        if s.lines >= COMPACT_AFTER_LINES {
+            self.compact(&mut s);
+        }
+    }
+
+    /// Rewrites the file with only the pending jobs.
+    fn compact(&self, s: &mut JournalState) {
+        match rewrite(&self.path, s.pending.values()) {
+            Ok(f) => {
+                s.file = f;
+                s.lines = 0;
+            }
+            Err(e) => self.failure(&e),
+        }
+    }
+}
+
+/// Writes `lines` to a new file beside `path`, syncs it and renames it over `path`;
+/// returns `path` open for appending.
+fn rewrite<'a>(
+    path: &Path,
+    lines: impl Iterator<Item = &'a String>,
+) -> std::io::Result<std::fs::File> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp_name);
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        for l in lines {
+            f.write_all(l.as_bytes())?;
+            f.write_all(b"\n")?;
+        }
+        f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::OpenOptions::new().append(true).open(path)
 }
 
 /// What the recorder did, at the end.
@@ -132,6 +296,7 @@ pub struct Recorder {
     tx: mpsc::UnboundedSender<Job>,
     room: Arc<Room>,
     metrics: Arc<Metrics>,
+    journal: Option<Arc<Journal>>,
 }
 
 /// The queue's bound: records and errors admitted and not yet resolved.
@@ -174,7 +339,19 @@ impl Recorder {
         shutdown: Option<watch::Receiver<bool>>,
     ) -> (Recorder, tokio::task::JoinHandle<RecordReport>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let spooled = config.spool.as_deref().map(read_spool).unwrap_or_default();
+        let mut spooled = config.spool.as_deref().map(read_spool).unwrap_or_default();
+        let journal = config.spool.as_deref().and_then(|path| {
+            match Journal::open(path, &mut spooled) {
+                Ok(j) => Some(Arc::new(j)),
+                Err(e) => {
+                    tracing::error!(
+                        "cannot open the spool journal {}: {e}; queued records will not survive a crash",
+                        path.display()
+                    );
+                    None
+                }
+            }
+        });
         // Spooled records count against the bound: senders wait until they are resolved.
         let room = Arc::new(Room {
             pending: AtomicI64::new(spooled.len() as i64),
@@ -186,12 +363,14 @@ impl Recorder {
             tx,
             room: room.clone(),
             metrics: metrics.clone(),
+            journal: journal.clone(),
         };
         let worker = Worker {
             ledger,
             config,
             metrics,
             room,
+            journal,
             report: Arc::new(std::sync::Mutex::new(RecordReport::default())),
         };
         let handle = tokio::spawn(worker.run(rx, spooled, shutdown));
@@ -213,6 +392,11 @@ impl Recorder {
                 freed.await;
             }
         }
+        // Journaled before queuing returns, so before the datagram is forwarded.
+        let job = match &self.journal {
+            Some(j) => j.append(job),
+            None => job,
+        };
         match self.tx.send(job) {
             Ok(()) => {
                 let n = self.room.pending.load(Ordering::SeqCst);
@@ -233,6 +417,7 @@ impl Recorder {
             psiid: psiid.into(),
             record,
             done: None,
+            id: 0,
         })
         .await
     }
@@ -250,6 +435,7 @@ impl Recorder {
             psiid: psiid.into(),
             record,
             done: Some(done),
+            id: 0,
         })
         .await;
         rx.await.unwrap_or(Err(RecordFailure::NotFlushed))
@@ -265,6 +451,7 @@ impl Recorder {
             chain: chain.into(),
             psiid: psiid.into(),
             error,
+            id: 0,
         })
         .await
     }
@@ -279,28 +466,37 @@ fn read_spool(path: &Path) -> Vec<Job> {
             return Vec::new();
         }
     };
-    let jobs: Vec<Job> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| match serde_json::from_str(l) {
-            Ok(j) => Some(j),
-            Err(e) => {
-                tracing::error!("spool {}: skipping a bad line: {e}", path.display());
-                None
-            }
-        })
-        .collect();
-    tracing::info!(
-        "re-submitting {} spooled records from {}",
-        jobs.len(),
-        path.display()
-    );
+    let mut done = HashSet::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Ok(d) = serde_json::from_str::<DoneLine>(l) {
+            done.extend(d.done);
+            continue;
+        }
+        match serde_json::from_str(l) {
+            Ok(j) => jobs.push(j),
+            // A crash in the middle of a write leaves at most the last line torn.
+            Err(e) => tracing::error!("spool {}: skipping a bad line: {e}", path.display()),
+        }
+    }
+    jobs.retain(|j| match j {
+        Job::Hop { id, .. } | Job::Error { id, .. } => *id == 0 || !done.contains(id),
+    });
+    if !jobs.is_empty() {
+        tracing::info!(
+            "re-submitting {} spooled records from {}",
+            jobs.len(),
+            path.display()
+        );
+    }
     jobs
 }
 
 struct HopItem {
     record: HopRecordInput,
     done: Option<Done>,
+    /// Its journal number (0: none).
+    id: u64,
 }
 
 impl HopItem {
@@ -328,6 +524,7 @@ struct Worker {
     config: RecordsConfig,
     metrics: Arc<Metrics>,
     room: Arc<Room>,
+    journal: Option<Arc<Journal>>,
     report: Arc<std::sync::Mutex<RecordReport>>,
 }
 
@@ -411,6 +608,26 @@ impl Batches {
 }
 
 impl Worker {
+    /// Marks journaled jobs resolved.
+    fn journal_done(&self, ids: impl IntoIterator<Item = u64>) {
+        if let Some(j) = &self.journal {
+            j.done(&ids.into_iter().collect::<Vec<_>>());
+        }
+    }
+
+    /// Journals an error record the worker makes itself; returns its number (0: none).
+    fn journal_add(&self, chain: &str, psiid: &str, error: &HopErrorInput) -> u64 {
+        let Some(j) = &self.journal else { return 0 };
+        match j.append(Job::Error {
+            chain: chain.into(),
+            psiid: psiid.into(),
+            error: error.clone(),
+            id: 0,
+        }) {
+            Job::Error { id, .. } | Job::Hop { id, .. } => id,
+        }
+    }
+
     fn resolved(&self, n: usize) {
         let left = self.room.pending.fetch_sub(n as i64, Ordering::SeqCst) - n as i64;
         self.metrics.queue_depth.set(left.max(0));
@@ -548,19 +765,22 @@ impl Worker {
                 psiid,
                 record,
                 done,
+                id,
             } => batches.push(
                 (chain, psiid),
-                HopItem { record, done },
+                HopItem { record, done, id },
                 self.config.batch_size,
             ),
             Job::Error {
                 chain,
                 psiid,
                 error,
+                id,
             } => {
                 let w = self.clone();
                 let give_up = give_up.clone();
-                inflight.spawn(async move { w.submit_error(chain, psiid, error, give_up).await });
+                inflight
+                    .spawn(async move { w.submit_error(chain, psiid, error, id, give_up).await });
             }
         }
     }
@@ -617,6 +837,7 @@ impl Worker {
                         let n = items.len();
                         self.metrics.records("committed", n as u64);
                         self.count(|r| r.committed += n as u64);
+                        self.journal_done(items.iter().map(|i| i.id));
                         for i in items.drain(..) {
                             i.resolve(Ok(()));
                         }
@@ -632,6 +853,7 @@ impl Worker {
                         tracing::info!(%chain, %psiid, "an earlier attempt of this batch committed");
                         self.metrics.records("committed", n as u64);
                         self.count(|r| r.committed += n as u64);
+                        self.journal_done(items.iter().map(|i| i.id));
                         for i in items.drain(..) {
                             i.resolve(Ok(()));
                         }
@@ -654,11 +876,20 @@ impl Worker {
                             src: bad.record.src.clone(),
                             input_hash: bad.record.input_hash.clone(),
                         };
-                        // The error takes the record's place in the queue.
+                        // The error takes the record's place in the queue (and in the
+                        // journal: its line before the record's `done`).
+                        let error_id = self.journal_add(&chain, &psiid, &error);
+                        self.journal_done([bad.id]);
                         bad.resolve(Err(RecordFailure::Replay(message)));
                         leftovers.extend(
                             self.clone()
-                                .submit_error(chain.clone(), psiid.clone(), error, give_up.clone())
+                                .submit_error(
+                                    chain.clone(),
+                                    psiid.clone(),
+                                    error,
+                                    error_id,
+                                    give_up.clone(),
+                                )
                                 .await,
                         );
                     }
@@ -692,6 +923,7 @@ impl Worker {
                         tracing::error!(%chain, %psiid, "{n} records refused by the ledger: {e}");
                         self.metrics.records("refused", n as u64);
                         self.count(|r| r.refused += n as u64);
+                        self.journal_done(items.iter().map(|i| i.id));
                         for i in items.drain(..) {
                             i.resolve(Err(RecordFailure::Refused(e.to_string())));
                         }
@@ -709,6 +941,7 @@ impl Worker {
         chain: String,
         psiid: String,
         error: HopErrorInput,
+        id: u64,
         mut give_up: watch::Receiver<bool>,
     ) -> Vec<Job> {
         let mut delay = ms(self.config.retry_initial_ms);
@@ -720,6 +953,7 @@ impl Worker {
                 Ok(_) => {
                     self.metrics.records("error-committed", 1);
                     self.count(|r| r.errors += 1);
+                    self.journal_done([id]);
                     self.resolved(1);
                     return Vec::new();
                 }
@@ -730,6 +964,7 @@ impl Worker {
                             chain,
                             psiid,
                             error,
+                            id,
                         }];
                     }
                 }
@@ -737,6 +972,7 @@ impl Worker {
                     tracing::error!(%chain, %psiid, ?error, "error record refused by the ledger: {e}");
                     self.metrics.records("error-refused", 1);
                     self.count(|r| r.errors_refused += 1);
+                    self.journal_done([id]);
                     self.resolved(1);
                     return Vec::new();
                 }
@@ -757,12 +993,11 @@ impl Worker {
         let jobs: Vec<Job> = jobs.into_iter().map(Job::not_flushed).collect();
         if let Some(path) = &self.config.spool {
             let write = || -> std::io::Result<()> {
-                let mut f = std::fs::File::create(path)?;
-                for j in &jobs {
-                    let line = serde_json::to_string(j).map_err(std::io::Error::other)?;
-                    writeln!(f, "{line}")?;
-                }
-                f.sync_all()
+                let lines = jobs
+                    .iter()
+                    .map(|j| serde_json::to_string(j).map_err(std::io::Error::other))
+                    .collect::<std::io::Result<Vec<String>>>()?;
+                rewrite(path, lines.iter()).map(drop)
             };
             match write() {
                 Ok(()) => {
@@ -794,6 +1029,7 @@ fn to_jobs(chain: &str, psiid: &str, items: impl Iterator<Item = HopItem>) -> Ve
             psiid: psiid.into(),
             record: i.record,
             done: i.done,
+            id: i.id,
         })
         .collect()
 }
@@ -822,6 +1058,71 @@ pub fn replay_index(message: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hop_job(n: u64) -> Job {
+        Job::Hop {
+            chain: "c".into(),
+            psiid: "Org1:NameWriter:1".into(),
+            record: HopRecordInput {
+                seq: n,
+                input_hash: format!("{n:064x}"),
+                output_hash: format!("{:064x}", n + 1000),
+                src: "127.0.0.10:5000".into(),
+                next: "127.0.0.11:6000".into(),
+            },
+            done: None,
+            id: 0,
+        }
+    }
+
+    fn seqs(jobs: &[Job]) -> Vec<u64> {
+        jobs.iter()
+            .map(|j| match j {
+                Job::Hop { record, .. } => record.seq,
+                Job::Error { .. } => u64::MAX,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_journal_keeps_what_is_not_done_across_a_crash_and_a_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.jsonl");
+        // An old spool line (no id) is kept and numbered at open.
+        std::fs::write(
+            &path,
+            format!("{}\n", serde_json::to_string(&hop_job(7)).unwrap()),
+        )
+        .unwrap();
+        let mut start = read_spool(&path);
+        let j = Journal::open(&path, &mut start).unwrap();
+        assert_eq!(seqs(&start), [7]);
+        let ids: Vec<u64> = (1..=3)
+            .map(|n| match j.append(hop_job(n)) {
+                Job::Hop { id, .. } | Job::Error { id, .. } => id,
+            })
+            .collect();
+        assert_eq!(ids, [2, 3, 4], "numbers follow the jobs read at open");
+        j.done(&[2, 4]);
+        // A crash now: the file as it is says what is pending.
+        assert_eq!(seqs(&read_spool(&path)), [7, 2]);
+        // A torn last line (killed mid-write) costs that line only.
+        {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"{\"type\":\"hop\",\"cha").unwrap();
+        }
+        assert_eq!(seqs(&read_spool(&path)), [7, 2]);
+        // A rewrite keeps exactly the pending lines.
+        j.compact(&mut j.lock());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert_eq!(seqs(&read_spool(&path)), [7, 2]);
+        j.done(&[1, 3]);
+        assert!(read_spool(&path).is_empty());
+    }
 
     #[test]
     fn replay_index_from_the_chaincode_message() {
