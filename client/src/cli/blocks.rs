@@ -37,6 +37,9 @@ pub struct BlocksArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// Verify the channel's blocks: data hashes, hash chain, orderer and creator signatures.
+    #[command(
+        after_help = "Examples:\n  sfcbc audit verify\n  sfcbc -C sfc-chain1 --json audit verify"
+    )]
     Verify,
 }
 

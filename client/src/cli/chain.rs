@@ -21,13 +21,27 @@ pub enum ChainCmd {
     )]
     Create(SpecArgs),
     /// Replace a chain's hops (owner only); version + 1.
+    #[command(
+        after_help = "Example:\n  sfcbc -i User1@Tenant1 chain update chain1 --file chain1.json"
+    )]
     Update(SpecArgs),
     /// Show one chain.
-    Show { chain: String },
+    #[command(
+        after_help = "Examples:\n  sfcbc chain show chain1\n  sfcbc -i User1@Org2 --json chain show chain1"
+    )]
+    Show {
+        /// The chain's id.
+        chain: String,
+    },
     /// List the chains the signer may see (the manager sees all).
+    #[command(after_help = "Example:\n  sfcbc -i Admin@Manager chain list --json")]
     List,
     /// Disable a chain (owner only): SFs stop forwarding its traffic.
-    Disable { chain: String },
+    #[command(after_help = "Example:\n  sfcbc -i User1@Tenant1 chain disable chain1")]
+    Disable {
+        /// The chain's id.
+        chain: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,7 @@ use super::{Ctx, output, shutdown_signal};
 pub enum SfCmd {
     /// Run an SF until SIGINT/SIGTERM (then drain and flush its records).
     #[command(
-        after_help = "Examples:\n  sfcbc -i User1@Org1 sf run --config sf.toml\n  sfcbc -i User1@Org1 sf run --chain chain1 --psiid Org1:NameWriter:1 --batch-size 500\n\nsf.toml: hops ([[hops]] chain, psiid), listen, metrics, function, [records] (batch_size, batch_interval_ms, queue_capacity, max_in_flight, spool, ...), [validation], [gateway]; every key is documented in client/src/sf/config.rs."
+        after_help = "Examples:\n  sfcbc -i User1@Org1 sf run --config sf.toml\n  sfcbc -i User1@Org1 sf run --chain chain1 --psiid Org1:NameWriter:1 --batch-size 500\n\nsf.toml: [[hops]] (chain, psiid), listen, metrics, function, [records] (batch_size,\nbatch_interval_ms, queue_capacity, max_in_flight, spool, ...), [validation], [gateway];\nevery key is documented in client/src/sf/config.rs."
     )]
     Run(SfRunArgs),
 }

@@ -46,8 +46,12 @@ pub enum DevnetCmd {
     )]
     Up(UpArgs),
     /// Stop the devnet running from DIR.
+    #[command(after_help = "Examples:\n  sfcbc devnet down\n  sfcbc devnet down --dir /tmp/dn")]
     Down(DirArgs),
     /// What runs where, and each peer's height.
+    #[command(
+        after_help = "Examples:\n  sfcbc devnet status\n  sfcbc devnet status --dir /tmp/dn --json"
+    )]
     Status(DirArgs),
     /// Channels of the running devnet.
     #[command(subcommand)]

@@ -32,6 +32,7 @@ pub struct RecordsArgs {
     after_help = "Example:\n  sfcbc trace chain1 --payload 'hello'\n  sfcbc trace chain1 3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"
 )]
 pub struct TraceArgs {
+    /// The chain's id.
     pub chain: String,
     /// SHA-256 (hex) of the payload the source sent.
     #[arg(required_unless_present = "payload")]

@@ -54,7 +54,8 @@ Examples:
   sfcbc records chain1 | head                 # a closed pipe ends sfcbc quietly (status 0)
   sfcbc devnet channel create mych --orgs Org1,Org2,Manager
   sfcbc devnet chaincode install mycc.tgz
-  sfcbc devnet chaincode commit --channel mych --name mycc --policy \"AND('Org1MSP.peer','Org2MSP.peer')\"
+  sfcbc devnet chaincode commit --channel mych --name mycc \\
+      --policy \"AND('Org1MSP.peer','Org2MSP.peer')\"
   sfcbc identity enroll --ca-url https://localhost:7054 --tls-ca ca-cert.pem \\
       --id sf1 --secret sf1pw --msp-id Org1MSP --out sf1/msp
   sfcbc ui --listen 127.0.0.1:8080

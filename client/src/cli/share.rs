@@ -25,6 +25,7 @@ pub enum AuthCmd {
 
 #[derive(Debug, Args)]
 pub struct AuthShareArgs {
+    /// The chain's id.
     pub chain: String,
     /// The hop (SP:Function:Instance).
     pub psiid: String,
@@ -99,7 +100,9 @@ pub enum EndpointsCmd {
 
 #[derive(Debug, Args)]
 pub struct EndpointsArgs {
+    /// The chain's id.
     pub chain: String,
+    /// The first or last hop (SP:Function:Instance), whose SP receives the endpoints.
     pub psiid: String,
     /// Where the user's traffic comes from (for the first hop).
     #[arg(long)]
