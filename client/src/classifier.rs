@@ -313,6 +313,20 @@ impl Classifier {
             metrics: metrics.clone(),
             rule_counts,
         });
+        // A rule for a chain the ledger does not have (yet) steers nothing until it exists:
+        // say so at start rather than only per datagram.
+        let mut named: Vec<&str> = shared.matchers.iter().map(|m| m.chain.as_str()).collect();
+        named.sort_unstable();
+        named.dedup();
+        for chain in named {
+            if let Err(e) = shared.first_hop(chain).await {
+                tracing::warn!(
+                    %chain,
+                    "a rule names chain {chain}, which cannot be read from the ledger ({e}); its \
+                     flows are dropped until it can"
+                );
+            }
+        }
         let mut tasks = JoinSet::new();
         // Chain updates: forget the cached chain; the next datagram re-reads it.
         {
