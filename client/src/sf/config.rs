@@ -99,7 +99,8 @@ pub struct RecordsConfig {
     pub drain_timeout_ms: u64,
     /// JSON-lines file where unflushed records wait across restarts; re-submitted at start.
     /// While the SF runs it is also a journal of the queued records, so that a crash
-    /// (SIGKILL, OOM) loses none of them either (see `sf::record`).
+    /// (SIGKILL, OOM) loses none of them either; one in flight at the crash may be
+    /// submitted twice (see `sf::record`).
     pub spool: Option<PathBuf>,
 }
 

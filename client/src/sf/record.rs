@@ -28,10 +28,16 @@
 //!   spool file (re-submitted at the next start) or counted as `lost` and logged;
 //! - with a spool file, it is also a write-ahead journal while the SF runs: every record and
 //!   error is appended to it before queuing returns (so before its datagram is forwarded),
-//!   and a `{"done": [ids]}` line follows once it is resolved. After a crash (SIGKILL, OOM,
-//!   panic) the next start re-submits the jobs without a `done` line. The lines are written
-//!   without fsync: they survive the process, not the machine. The file is rewritten with
-//!   only the pending jobs at start, every [`COMPACT_AFTER_LINES`] lines and at shutdown.
+//!   and a `{"done": [ids]}` line follows once it is resolved. After a crash (SIGKILL, OOM)
+//!   the next start re-submits the jobs without a `done` line: at least once, not exactly
+//!   once — a job whose transaction was in flight at the crash may have committed, and is
+//!   submitted again (on a `hash` hop the copy is then refused as a replay and recorded as
+//!   a `replay` error; elsewhere the record is stored twice). The lines are written without
+//!   fsync: they survive the process, not the machine; a torn line costs that line only.
+//!   The file is rewritten with only the pending jobs at start, every
+//!   [`COMPACT_AFTER_LINES`] lines and at shutdown (where the journal's pending set, not
+//!   only the drain's leftovers, is kept). A spool that cannot be read is moved aside to
+//!   `*.unreadable`, never overwritten.
 //!
 //! A record can carry a completion: the SF forwards only after commit when the next hop
 //! validates by hash (its `CheckIn` needs our `out` record).
@@ -158,6 +164,21 @@ struct JournalState {
     pending: std::collections::BTreeMap<u64, String>,
     /// Lines appended since the file was last rewritten.
     lines: u64,
+    /// A write failed part-way: the next line starts on a line of its own.
+    torn: bool,
+}
+
+impl JournalState {
+    /// Appends `text` (whole lines) in one write.
+    fn write(&mut self, text: &str) -> std::io::Result<()> {
+        let r = if self.torn {
+            self.file.write_all(format!("\n{text}").as_bytes())
+        } else {
+            self.file.write_all(text.as_bytes())
+        };
+        self.torn = r.is_err();
+        r
+    }
 }
 
 impl Journal {
@@ -177,6 +198,7 @@ impl Journal {
                 next_id: jobs.len() as u64 + 1,
                 pending,
                 lines: 0,
+                torn: false,
             }),
             failed: std::sync::atomic::AtomicBool::new(false),
         })
@@ -196,22 +218,44 @@ impl Journal {
     }
 
     /// Numbers `job` and writes its line; returns it numbered.
-    fn append(&self, mut job: Job) -> Job {
+    fn append(&self, job: Job) -> Job {
+        self.append_replacing(job, None)
+    }
+
+    /// [`Self::append`], and in the same write the `done` line of `replaced` (the job that
+    /// `job` stands for now), so that a crash keeps exactly one of the two.
+    fn append_replacing(&self, mut job: Job, replaced: Option<u64>) -> Job {
         let mut s = self.lock();
         let id = s.next_id;
         s.next_id += 1;
         job.set_id(id);
-        match serde_json::to_string(&job) {
-            Ok(line) => {
-                if let Err(e) = s.file.write_all(format!("{line}\n").as_bytes()) {
-                    self.failure(&e);
-                }
-                s.pending.insert(id, line);
-                s.lines += 1;
+        let line = match serde_json::to_string(&job) {
+            Ok(l) => l,
+            Err(e) => {
+                self.failure(&e);
+                return job;
             }
-            Err(e) => self.failure(&e),
+        };
+        let mut text = format!("{line}\n");
+        let replaced = replaced.filter(|r| *r != 0);
+        if let Some(r) = replaced {
+            s.pending.remove(&r);
+            if let Ok(d) = serde_json::to_string(&DoneLine { done: vec![r] }) {
+                text.push_str(&d);
+                text.push('\n');
+            }
         }
+        if let Err(e) = s.write(&text) {
+            self.failure(&e);
+        }
+        s.pending.insert(id, line);
+        s.lines += 1 + u64::from(replaced.is_some());
         job
+    }
+
+    /// The lines of the jobs not resolved yet, oldest first.
+    fn pending_lines(&self) -> Vec<String> {
+        self.lock().pending.values().cloned().collect()
     }
 
     /// Marks jobs resolved; rewrites the file once it has grown long.
@@ -226,7 +270,7 @@ impl Journal {
         }
         match serde_json::to_string(&DoneLine { done: ids }) {
             Ok(line) => {
-                if let Err(e) = s.file.write_all(format!("{line}\n").as_bytes()) {
+                if let Err(e) = s.write(&format!("{line}\n")) {
                     self.failure(&e);
                 }
             }
@@ -244,6 +288,7 @@ impl Journal {
             Ok(f) => {
                 s.file = f;
                 s.lines = 0;
+                s.torn = false;
             }
             Err(e) => self.failure(&e),
         }
@@ -405,7 +450,14 @@ impl Recorder {
             // Only after the worker stopped, which it does when every sender is gone.
             Err(e) => {
                 self.room.pending.fetch_sub(1, Ordering::SeqCst);
-                tracing::error!("recorder stopped; record lost: {:?}", e.0);
+                if self.journal.is_some() {
+                    tracing::error!(
+                        "recorder stopped; record kept in the spool journal for the next start: {:?}",
+                        e.0
+                    );
+                } else {
+                    tracing::error!("recorder stopped; record lost: {:?}", e.0);
+                }
             }
         }
     }
@@ -458,22 +510,40 @@ impl Recorder {
 }
 
 fn read_spool(path: &Path) -> Vec<Job> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(e) => {
-            tracing::error!("cannot read spool {}: {e}", path.display());
+            // Never overwrite what could not be read: set it aside for a person to look at.
+            let mut aside = path.as_os_str().to_owned();
+            aside.push(".unreadable");
+            let aside = std::path::PathBuf::from(aside);
+            match std::fs::rename(path, &aside) {
+                Ok(()) => tracing::error!(
+                    "cannot read spool {}: {e}; moved it to {}",
+                    path.display(),
+                    aside.display()
+                ),
+                Err(e2) => tracing::error!(
+                    "cannot read spool {}: {e}; nor move it aside: {e2}",
+                    path.display()
+                ),
+            }
             return Vec::new();
         }
     };
     let mut done = HashSet::new();
     let mut jobs: Vec<Job> = Vec::new();
-    for l in text.lines().filter(|l| !l.trim().is_empty()) {
-        if let Ok(d) = serde_json::from_str::<DoneLine>(l) {
+    // Line by line, bytes first: a torn or non-UTF-8 line costs that line only.
+    for l in bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+    {
+        if let Ok(d) = serde_json::from_slice::<DoneLine>(l) {
             done.extend(d.done);
             continue;
         }
-        match serde_json::from_str(l) {
+        match serde_json::from_slice(l) {
             Ok(j) => jobs.push(j),
             // A crash in the middle of a write leaves at most the last line torn.
             Err(e) => tracing::error!("spool {}: skipping a bad line: {e}", path.display()),
@@ -615,15 +685,23 @@ impl Worker {
         }
     }
 
-    /// Journals an error record the worker makes itself; returns its number (0: none).
-    fn journal_add(&self, chain: &str, psiid: &str, error: &HopErrorInput) -> u64 {
+    /// Journals an error record that takes the place of job `replaced`, in one write;
+    /// returns the error's number (0: no journal).
+    fn journal_replace(
+        &self,
+        chain: &str,
+        psiid: &str,
+        error: &HopErrorInput,
+        replaced: u64,
+    ) -> u64 {
         let Some(j) = &self.journal else { return 0 };
-        match j.append(Job::Error {
+        let job = Job::Error {
             chain: chain.into(),
             psiid: psiid.into(),
             error: error.clone(),
             id: 0,
-        }) {
+        };
+        match j.append_replacing(job, Some(replaced)) {
             Job::Error { id, .. } | Job::Hop { id, .. } => id,
         }
     }
@@ -878,8 +956,7 @@ impl Worker {
                         };
                         // The error takes the record's place in the queue (and in the
                         // journal: its line before the record's `done`).
-                        let error_id = self.journal_add(&chain, &psiid, &error);
-                        self.journal_done([bad.id]);
+                        let error_id = self.journal_replace(&chain, &psiid, &error, bad.id);
                         bad.resolve(Err(RecordFailure::Replay(message)));
                         leftovers.extend(
                             self.clone()
@@ -982,6 +1059,35 @@ impl Worker {
 
     /// Writes what could not be submitted to the spool, or logs it as lost.
     fn spool(&self, jobs: Vec<Job>) {
+        let n = jobs.len();
+        let jobs: Vec<Job> = jobs.into_iter().map(Job::not_flushed).collect();
+        if let (Some(path), Some(journal)) = (&self.config.spool, &self.journal) {
+            // The journal's pending set is the authority: it holds the leftovers under
+            // their numbers, and also jobs of a submission task that panicked.
+            let lines = journal.pending_lines();
+            let kept = lines.len();
+            let written = if kept == 0 {
+                match std::fs::remove_file(path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                }
+            } else {
+                rewrite(path, lines.iter()).map(drop)
+            };
+            match written {
+                Ok(()) => {
+                    if kept > 0 {
+                        tracing::warn!("{kept} unsubmitted records spooled to {}", path.display());
+                        self.metrics.records("spooled", kept as u64);
+                        self.count(|r| r.spooled += kept as u64);
+                    }
+                    self.resolved(n);
+                    return;
+                }
+                // The journal file as it stands still holds them.
+                Err(e) => tracing::error!("cannot rewrite spool {}: {e}", path.display()),
+            }
+        }
         if jobs.is_empty() {
             if let Some(path) = &self.config.spool {
                 // Everything from the spool was re-submitted.
@@ -989,8 +1095,6 @@ impl Worker {
             }
             return;
         }
-        let n = jobs.len();
-        let jobs: Vec<Job> = jobs.into_iter().map(Job::not_flushed).collect();
         if let Some(path) = &self.config.spool {
             let write = || -> std::io::Result<()> {
                 let lines = jobs
@@ -1122,6 +1226,62 @@ mod tests {
         assert_eq!(seqs(&read_spool(&path)), [7, 2]);
         j.done(&[1, 3]);
         assert!(read_spool(&path).is_empty());
+    }
+
+    #[test]
+    fn bad_bytes_and_a_failed_write_cost_one_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.jsonl");
+        let j = Journal::open(&path, &mut []).unwrap();
+        j.append(hop_job(1));
+        // A line torn inside a multi-byte character: not UTF-8.
+        {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"{\"type\":\"error\",\"detail\":\"\xe2\x80\n")
+                .unwrap();
+        }
+        j.append(hop_job(2));
+        assert_eq!(seqs(&read_spool(&path)), [1, 2]);
+        // After a write that failed part-way, the next line starts on a line of its own.
+        {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"{\"done\":[").unwrap();
+        }
+        j.lock().torn = true;
+        j.append(hop_job(3));
+        assert_eq!(seqs(&read_spool(&path)), [1, 2, 3]);
+        // An error that replaces a record: both lines in one write.
+        let e = Job::Error {
+            chain: "c".into(),
+            psiid: "Org1:NameWriter:1".into(),
+            error: HopErrorInput {
+                kind: ErrorKind::Replay,
+                detail: "replay".into(),
+                src: "127.0.0.10:5000".into(),
+                input_hash: format!("{:064x}", 2),
+            },
+            id: 0,
+        };
+        j.append_replacing(e, Some(2));
+        assert_eq!(seqs(&read_spool(&path)), [1, 3, u64::MAX]);
+        assert_eq!(j.pending_lines().len(), 3);
+    }
+
+    #[test]
+    fn an_unreadable_spool_is_set_aside_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: reading it fails.
+        let path = dir.path().join("spool.jsonl");
+        std::fs::create_dir(&path).unwrap();
+        assert!(read_spool(&path).is_empty());
+        assert!(!path.exists());
+        assert!(dir.path().join("spool.jsonl.unreadable").is_dir());
     }
 
     #[test]
