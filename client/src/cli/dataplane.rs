@@ -26,9 +26,10 @@ pub enum SfCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("serve").required(true).args(["config", "chain"])))]
 pub struct SfRunArgs {
     /// The SF config (TOML).
-    #[arg(long, required_unless_present_all = ["chain", "psiid"])]
+    #[arg(long)]
     pub config: Option<PathBuf>,
     /// Serve this chain's hop (instead of a config file).
     #[arg(long, requires = "psiid", conflicts_with = "config")]

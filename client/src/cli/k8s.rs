@@ -22,9 +22,10 @@ pub enum K8sCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["chain", "spec"])))]
 pub struct RenderArgs {
     /// The chain to render (read from the ledger; its channel: --channel, else sfc-CHAIN).
-    #[arg(long, required_unless_present = "spec")]
+    #[arg(long)]
     pub chain: Option<String>,
     /// Render a chain spec file offline instead (`chain create --file`'s JSON: {"id",
     /// "hops": [...]}), without reaching any network.
