@@ -83,6 +83,8 @@ pub struct Options {
     /// `Some` under [`Placement::Split`] (the caller built the runtimes): where the devnet
     /// goes. `None`: everything on the current runtime ([`Placement::Shared`]).
     pub split: Option<SplitSide>,
+    /// Each SF gets a spool file, so it journals every record before forwarding.
+    pub spool: bool,
 }
 
 /// The ledger's side of a `split` run.
@@ -118,6 +120,7 @@ impl Options {
             latency_time: Duration::from_secs(5),
             batch_timeout: Duration::from_millis(50),
             split: None,
+            spool: false,
         }
     }
 
@@ -276,6 +279,8 @@ pub struct LoadInfo {
     pub loss_timeout_ms: u64,
     pub records_batch_size: usize,
     pub records_batch_interval_ms: u64,
+    /// The SFs journaled their records in a spool file (`--spool`).
+    pub spool: bool,
 }
 
 fn unix_nanos() -> i128 {
@@ -532,6 +537,8 @@ impl Relay {
 struct Plane {
     net: BenchNet,
     owner: SfcContract,
+    /// Where the SFs' spool files go (`--spool`).
+    spool_dir: Option<tempfile::TempDir>,
 }
 
 impl Plane {
@@ -553,7 +560,16 @@ impl Plane {
                 .await
                 .with_context(|| format!("RegisterAccount at {sp}"))?;
         }
-        Ok(Plane { net, owner })
+        let spool_dir = if opts.spool {
+            Some(tempfile::tempdir().context("a folder for the SFs' spool files")?)
+        } else {
+            None
+        };
+        Ok(Plane {
+            net,
+            owner,
+            spool_dir,
+        })
     }
 
     /// The devnet with the SFC chaincode committed on the bench channel.
@@ -669,6 +685,9 @@ impl Plane {
             let mut config = SfConfig::new(vec![hop]);
             config.listen = Some(chain.hops[i].address.parse()?);
             config.function = FunctionConfig::NameWriter;
+            if let Some(dir) = &self.spool_dir {
+                config.records.spool = Some(dir.path().join(format!("{}-sf{i}.jsonl", chain.id)));
+            }
             let sf = Sf::start(config, Arc::new(ledger)).await?;
             if !sf.wait_ready(Duration::from_secs(10)).await {
                 bail!(
@@ -723,6 +742,7 @@ pub async fn run(ui: &Ui, opts: &Options) -> anyhow::Result<Report> {
             loss_timeout_ms: opts.loss_timeout.as_millis() as u64,
             records_batch_size: defaults.batch_size,
             records_batch_interval_ms: defaults.batch_interval_ms,
+            spool: opts.spool,
         },
     })
 }

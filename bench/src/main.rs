@@ -133,6 +133,11 @@ enum Bench {
         /// peers run on hosts of their own; the relay gets the same one CPU. Needs 2 CPUs.
         #[arg(long, value_enum)]
         placement: Option<Placement>,
+        /// Give each SF a spool file (`records.spool`, in a temporary folder), which makes
+        /// it journal every record before forwarding (crash-safe records): to measure
+        /// what that costs.
+        #[arg(long)]
+        spool: bool,
     },
 }
 
@@ -300,6 +305,7 @@ async fn main_inner(cli: Cli, split: Option<dataplane::SplitSide>) -> anyhow::Re
             size,
             batch_timeout_ms,
             placement: _,
+            spool,
         } => {
             let mut o = if cli.quick {
                 dataplane::Options::quick()
@@ -332,6 +338,7 @@ async fn main_inner(cli: Cli, split: Option<dataplane::SplitSide>) -> anyhow::Re
                 o.batch_timeout = Duration::from_millis(b);
             }
             o.split = split;
+            o.spool = spool;
             let report = dataplane::run(&ui, &o).await?;
             let placed = match &report.split_cpus {
                 Some(c) => format!(

@@ -150,6 +150,24 @@ fn dataplane_quick_split_runs_with_the_ledger_on_other_cpus() {
 }
 
 #[test]
+fn dataplane_quick_with_spool_journals_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = run("dataplane", dir.path(), &["--spool", "--policies", "none"]);
+    assert_eq!(v["load"]["spool"], true, "{}", v["load"]);
+    let sfs = v["details"][0]["sfs"].as_array().expect("sfs");
+    assert_eq!(sfs.len(), 3);
+    for sf in sfs {
+        let r = &sf["records"];
+        assert!(r["committed"].as_u64().unwrap() > 0, "{sf}");
+        assert_eq!(
+            (r["lost"].as_u64(), r["spooled"].as_u64()),
+            (Some(0), Some(0)),
+            "{sf}"
+        );
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let o = Command::new(env!("CARGO_BIN_EXE_sfcbc-bench"))
         .args(["devnet", "--policies", "3of5"])
