@@ -13,7 +13,8 @@
 #    at each SP, its credential shared with each hop, the source (127.0.0.60) with hop 1 and
 #    the destination (127.0.0.64) with hop 3;
 # 4. `sfcbc sf run` for each hop, each as its own SP's User1 through its own peer, with
-#    RECORD_BATCH (50) records per RecordHops and RECORD_IN_FLIGHT (8) in flight; a sink;
+#    RECORD_BATCH (50) records per RecordHops and RECORD_IN_FLIGHT (8) in flight and a
+#    spool (so every record is journaled; none may be left in it at the end); a sink;
 #    `sfcbc send` at full rate (RATE=0) for SECONDS (30) from the source;
 # 5. waits until the SFs' record queues are empty (their metrics; DRAIN_TIMEOUT, 240 s),
 #    SIGTERM to the SFs (they flush what is in flight), then `sfcbc blocks --json`
@@ -126,6 +127,7 @@ psiid = "${HOPS[$i]}"
 [records]
 batch_size = $RECORD_BATCH
 max_in_flight = $RECORD_IN_FLIGHT
+spool = "$WORK/spool$((i + 1)).jsonl"
 EOF
   RUST_LOG=warn "$SFCBC" --profile "$PROFILE" -i "User1@$sp" --json sf run --config "$WORK/sf$((i + 1)).toml" \
     >"$WORK/sf$((i + 1)).json" 2>"$WORK/sf$((i + 1)).log" &
@@ -182,6 +184,9 @@ stop_ours
 for i in 1 2 3; do
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/sf$i.json" 2>/dev/null \
     || { tail -5 "$WORK/sf$i.log"; fail "SF of Org$i did not stop cleanly (no report)"; }
+  # The spool journaled every record while the SF ran; all committed, so a clean stop
+  # leaves no spool behind.
+  [[ ! -e "$WORK/spool$i.jsonl" ]] || fail "SF of Org$i left a spool: $(wc -l <"$WORK/spool$i.jsonl") lines"
 done
 
 # ------------------------------------------------------------------ blocks: validation codes
