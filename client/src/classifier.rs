@@ -85,7 +85,8 @@ struct Matcher {
     prefix: Option<Vec<u8>>,
 }
 
-fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
+/// `ip/len` or a bare `ip` (its full length).
+pub(crate) fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
     let (ip, len) = match s.split_once('/') {
         Some((ip, len)) => (ip, Some(len)),
         None => (s, None),

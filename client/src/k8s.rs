@@ -184,24 +184,6 @@ pub enum RenderError {
     },
 }
 
-/// Whether `s` is `IP/LEN` (v4 or v6) or a bare IP.
-fn is_cidr(s: &str) -> bool {
-    let (ip, len) = s.split_once('/').map_or((s, None), |(i, l)| (i, Some(l)));
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(addr) => len.is_none_or(|l| {
-            l.parse::<u8>()
-                .is_ok_and(|n| n <= if addr.is_ipv4() { 32 } else { 128 })
-        }),
-        Err(_) => false,
-    }
-}
-
-/// Whether `s` is `host:port` with a port 1..=65535.
-fn is_host_port(s: &str) -> bool {
-    s.rsplit_once(':')
-        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0))
-}
-
 /// The options a user types (image, CIDR, gateway endpoints), checked before rendering.
 fn check_options(opts: &RenderOptions) -> Result<(), RenderError> {
     let bad = |what, value: &str, expected| RenderError::BadOption {
@@ -217,7 +199,7 @@ fn check_options(opts: &RenderOptions) -> Result<(), RenderError> {
         ));
     }
     if let Some(c) = &opts.destination_cidr
-        && !is_cidr(c)
+        && (c.trim() != c || crate::classifier::parse_cidr(c).is_err())
     {
         return Err(bad(
             "--destination-cidr",
@@ -225,8 +207,8 @@ fn check_options(opts: &RenderOptions) -> Result<(), RenderError> {
             "an IP/LEN range, e.g. 10.0.0.0/8, or an IP",
         ));
     }
-    for g in opts.gateways.values() {
-        if !is_host_port(g) {
+    for (msp, g) in &opts.gateways {
+        if split_address(msp, g).is_err() {
             return Err(bad("gateway", g, "HOST:PORT with a port 1..=65535"));
         }
     }

@@ -26,6 +26,18 @@ async fn http(
     http_with(addr, method, path, body, &[]).await
 }
 
+/// Sends one raw HTTP/1.1 request (`Connection: close`) and reads the whole answer.
+async fn exchange(addr: SocketAddr, req: String) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.expect("connect to the UI");
+    s.write_all(req.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut raw))
+        .await
+        .expect("answer within 60 s")
+        .expect("read");
+    raw
+}
+
 /// The status of a request sent with `Host: host` (and an Origin naming it).
 async fn status_with_host(
     addr: SocketAddr,
@@ -34,19 +46,13 @@ async fn status_with_host(
     host: &str,
     body: Option<&str>,
 ) -> u16 {
-    let mut s = TcpStream::connect(addr).await.expect("connect to the UI");
     let body = body.unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nConnection: \
          close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut raw))
-        .await
-        .expect("answer within 60 s")
-        .expect("read");
+    let raw = exchange(addr, req).await;
     String::from_utf8_lossy(&raw)
         .split_whitespace()
         .nth(1)
@@ -62,7 +68,6 @@ async fn http_with(
     body: Option<&Value>,
     extra: &[&str],
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).await.expect("connect to the UI");
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for h in extra {
@@ -77,12 +82,7 @@ async fn http_with(
     }
     req.push_str("\r\n");
     req.push_str(&payload);
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut raw))
-        .await
-        .expect("answer within 60 s")
-        .expect("read");
+    let raw = exchange(addr, req).await;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

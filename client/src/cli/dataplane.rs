@@ -181,8 +181,7 @@ pub async fn run_sf(ctx: &Ctx, cmd: SfCmd) -> anyhow::Result<()> {
         .join(", ");
     // Signal handlers first: a SIGTERM once datagrams flow must drain, not kill.
     let stop = tokio::spawn(shutdown_signal());
-    let ledger = sf::connect(&config).await?;
-    let running = sf::Sf::start(config, ledger).await?;
+    let running = sf::start(config).await?;
     eprintln!(
         "SF serving {hops} on udp {}{}; SIGINT/SIGTERM stops it (after flushing its records)",
         running.local_addr,

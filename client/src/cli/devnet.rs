@@ -443,6 +443,11 @@ fn read_pid(dir: &Path) -> Option<i32> {
         .ok()
 }
 
+/// The pid of the devnet running from `dir`, if its pid file names one.
+fn running_devnet(dir: &Path) -> Option<i32> {
+    read_pid(dir).filter(|p| alive(*p) && runs_devnet_up(*p))
+}
+
 /// Whether process `pid` is a `… devnet up …` (after a crash or a reboot, a devnet's pid
 /// may belong to any other process by now).
 fn runs_devnet_up(pid: i32) -> bool {
@@ -468,7 +473,7 @@ fn alive(pid: i32) -> bool {
 
 async fn up(ctx: &Ctx, a: UpArgs) -> anyhow::Result<()> {
     let dir = dir_of(&a.dir);
-    if let Some(pid) = read_pid(&dir).filter(|p| alive(*p) && runs_devnet_up(*p)) {
+    if let Some(pid) = running_devnet(&dir) {
         bail!(
             "a devnet already runs from {} (pid {pid}); stop it with `sfcbc devnet down{}`",
             dir.display(),
@@ -609,7 +614,7 @@ async fn status(ctx: &Ctx, d: &DirArgs) -> anyhow::Result<()> {
         _ => dir.join("profile.yaml"),
     };
     let p = Profile::load(&path)?;
-    let pid = read_pid(&dir).filter(|p| alive(*p) && runs_devnet_up(*p));
+    let pid = running_devnet(&dir);
     let mut rows = Vec::new();
     for (name, org) in &p.orgs {
         let Some(peer) = &org.peer else { continue };

@@ -79,13 +79,13 @@ pub struct SfReport {
 /// chaincode would refuse every record it sends (only the hop's SP may record it), while
 /// it went on forwarding datagrams. Chains not on the ledger yet are checked by the
 /// chaincode later, when they appear.
-async fn check_signer_is_the_hops_sp(
+fn check_signer_is_the_hops_sp(
     hops: &[HopRef],
     msp_id: &str,
-    ledger: &dyn SfLedger,
+    chains: &ChainsAtStart,
 ) -> Result<(), SfError> {
     for h in hops {
-        let Ok(chain) = ledger.get_chain(&h.chain).await else {
+        let Some(Ok(chain)) = chains.get(h.chain.as_str()) else {
             continue;
         };
         if let Some((_, hop)) = chain.hop(&h.psiid)
@@ -101,6 +101,10 @@ async fn check_signer_is_the_hops_sp(
     Ok(())
 }
 
+/// The chains an SF's hops name, each read once at start.
+type ChainsAtStart<'a> =
+    std::collections::HashMap<&'a str, Result<sfcbc_chaincode::types::Chain, LedgerError>>;
+
 /// Hex SHA-256, as the chaincode writes hashes.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -113,6 +117,12 @@ pub async fn run(
 ) -> Result<SfReport, SfError> {
     let ledger = connect(&config).await?;
     run_with_ledger(config, ledger, shutdown).await
+}
+
+/// Starts an SF on a Fabric gateway from `config.gateway`; [`Sf::shutdown`] stops it.
+pub async fn start(config: SfConfig) -> Result<Sf, SfError> {
+    let ledger = connect(&config).await?;
+    Sf::start(config, ledger).await
 }
 
 /// Connects the [`FabricLedger`] that `config.gateway` describes.
@@ -200,8 +210,18 @@ impl Sf {
     /// [`Sf::ready`] says when they are.
     pub async fn start(config: SfConfig, ledger: Arc<dyn SfLedger>) -> Result<Sf, SfError> {
         config.check()?;
+        // Each chain the hops name, read once, when the signer check or the default listen
+        // address needs it.
+        let mut chains = ChainsAtStart::new();
+        if config.gateway.is_some() || config.listen.is_none() {
+            for h in &config.hops {
+                if !chains.contains_key(h.chain.as_str()) {
+                    chains.insert(&h.chain, ledger.get_chain(&h.chain).await);
+                }
+            }
+        }
         if let Some(g) = &config.gateway {
-            check_signer_is_the_hops_sp(&config.hops, &g.msp_id, ledger.as_ref()).await?;
+            check_signer_is_the_hops_sp(&config.hops, &g.msp_id, &chains)?;
         }
         let metrics = Metrics::new("sfcbc_sf");
         let listen = match config.listen {
@@ -209,7 +229,10 @@ impl Sf {
             None => {
                 // The first hop's registered address.
                 let h = &config.hops[0];
-                let chain = ledger.get_chain(&h.chain).await?;
+                let chain = match chains.remove(h.chain.as_str()) {
+                    Some(read) => read?,
+                    None => ledger.get_chain(&h.chain).await?,
+                };
                 let hop = chain.hop(&h.psiid).map(|(_, h)| h).ok_or_else(|| {
                     SfError::Config(format!("hop {} is not in chain {}", h.psiid, h.chain))
                 })?;

@@ -129,6 +129,12 @@ impl Job {
         }
     }
 
+    fn id(&self) -> u64 {
+        match self {
+            Job::Hop { id, .. } | Job::Error { id, .. } => *id,
+        }
+    }
+
     fn set_id(&mut self, new: u64) {
         match self {
             Job::Hop { id, .. } | Job::Error { id, .. } => *id = new,
@@ -142,6 +148,13 @@ impl Job {
 #[serde(deny_unknown_fields)]
 struct DoneLine {
     done: Vec<u64>,
+}
+
+/// `{"done":[ids]}` and its newline.
+fn done_line(done: Vec<u64>) -> String {
+    // A struct of one vector of integers always serialises.
+    let line = serde_json::to_string(&DoneLine { done }).unwrap_or_default();
+    format!("{line}\n")
 }
 
 /// Lines appended to the journal before it is rewritten with only the pending jobs.
@@ -240,10 +253,7 @@ impl Journal {
         let replaced = replaced.filter(|r| *r != 0);
         if let Some(r) = replaced {
             s.pending.remove(&r);
-            if let Ok(d) = serde_json::to_string(&DoneLine { done: vec![r] }) {
-                text.push_str(&d);
-                text.push('\n');
-            }
+            text.push_str(&done_line(vec![r]));
         }
         if let Err(e) = s.write(&text) {
             self.failure(&e);
@@ -268,13 +278,8 @@ impl Journal {
         for id in &ids {
             s.pending.remove(id);
         }
-        match serde_json::to_string(&DoneLine { done: ids }) {
-            Ok(line) => {
-                if let Err(e) = s.write(&format!("{line}\n")) {
-                    self.failure(&e);
-                }
-            }
-            Err(e) => self.failure(&e),
+        if let Err(e) = s.write(&done_line(ids)) {
+            self.failure(&e);
         }
         s.lines += 1;
         if s.lines >= COMPACT_AFTER_LINES {
@@ -450,14 +455,11 @@ impl Recorder {
             // Only after the worker stopped, which it does when every sender is gone.
             Err(e) => {
                 self.room.pending.fetch_sub(1, Ordering::SeqCst);
-                if self.journal.is_some() {
-                    tracing::error!(
-                        "recorder stopped; record kept in the spool journal for the next start: {:?}",
-                        e.0
-                    );
-                } else {
-                    tracing::error!("recorder stopped; record lost: {:?}", e.0);
-                }
+                let fate = match self.journal {
+                    Some(_) => "kept in the spool journal for the next start",
+                    None => "lost",
+                };
+                tracing::error!("recorder stopped; record {fate}: {:?}", e.0);
             }
         }
     }
@@ -549,9 +551,7 @@ fn read_spool(path: &Path) -> Vec<Job> {
             Err(e) => tracing::error!("spool {}: skipping a bad line: {e}", path.display()),
         }
     }
-    jobs.retain(|j| match j {
-        Job::Hop { id, .. } | Job::Error { id, .. } => *id == 0 || !done.contains(id),
-    });
+    jobs.retain(|j| j.id() == 0 || !done.contains(&j.id()));
     if !jobs.is_empty() {
         tracing::info!(
             "re-submitting {} spooled records from {}",
@@ -701,9 +701,7 @@ impl Worker {
             error: error.clone(),
             id: 0,
         };
-        match j.append_replacing(job, Some(replaced)) {
-            Job::Error { id, .. } | Job::Hop { id, .. } => id,
-        }
+        j.append_replacing(job, Some(replaced)).id()
     }
 
     fn resolved(&self, n: usize) {
@@ -1061,21 +1059,29 @@ impl Worker {
     fn spool(&self, jobs: Vec<Job>) {
         let n = jobs.len();
         let jobs: Vec<Job> = jobs.into_iter().map(Job::not_flushed).collect();
-        if let (Some(path), Some(journal)) = (&self.config.spool, &self.journal) {
-            // The journal's pending set is the authority: it holds the leftovers under
+        if let Some(path) = &self.config.spool {
+            // With a journal, its pending set is the authority: it holds the leftovers under
             // their numbers, and also jobs of a submission task that panicked.
-            let lines = journal.pending_lines();
-            let kept = lines.len();
-            let written = if kept == 0 {
-                match std::fs::remove_file(path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                    _ => Ok(()),
-                }
-            } else {
-                rewrite(path, lines.iter()).map(drop)
+            let lines = match &self.journal {
+                Some(journal) => Ok(journal.pending_lines()),
+                None => jobs
+                    .iter()
+                    .map(|j| serde_json::to_string(j).map_err(std::io::Error::other))
+                    .collect::<std::io::Result<Vec<String>>>(),
             };
+            let written = lines.and_then(|lines| {
+                if lines.is_empty() {
+                    // Everything was submitted, the spool's old records included.
+                    match std::fs::remove_file(path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                        _ => Ok(0),
+                    }
+                } else {
+                    rewrite(path, lines.iter()).map(|_| lines.len())
+                }
+            });
             match written {
-                Ok(()) => {
+                Ok(kept) => {
                     if kept > 0 {
                         tracing::warn!("{kept} unsubmitted records spooled to {}", path.display());
                         self.metrics.records("spooled", kept as u64);
@@ -1084,35 +1090,11 @@ impl Worker {
                     self.resolved(n);
                     return;
                 }
-                // The journal file as it stands still holds them.
-                Err(e) => tracing::error!("cannot rewrite spool {}: {e}", path.display()),
-            }
-        }
-        if jobs.is_empty() {
-            if let Some(path) = &self.config.spool {
-                // Everything from the spool was re-submitted.
-                let _ = std::fs::remove_file(path);
-            }
-            return;
-        }
-        if let Some(path) = &self.config.spool {
-            let write = || -> std::io::Result<()> {
-                let lines = jobs
-                    .iter()
-                    .map(|j| serde_json::to_string(j).map_err(std::io::Error::other))
-                    .collect::<std::io::Result<Vec<String>>>()?;
-                rewrite(path, lines.iter()).map(drop)
-            };
-            match write() {
-                Ok(()) => {
-                    tracing::warn!("{n} unsubmitted records spooled to {}", path.display());
-                    self.metrics.records("spooled", n as u64);
-                    self.count(|r| r.spooled += n as u64);
-                    self.resolved(n);
-                    return;
-                }
                 Err(e) => tracing::error!("cannot write spool {}: {e}", path.display()),
             }
+        }
+        if n == 0 {
+            return;
         }
         for j in &jobs {
             tracing::error!(
@@ -1201,11 +1183,7 @@ mod tests {
         let mut start = read_spool(&path);
         let j = Journal::open(&path, &mut start).unwrap();
         assert_eq!(seqs(&start), [7]);
-        let ids: Vec<u64> = (1..=3)
-            .map(|n| match j.append(hop_job(n)) {
-                Job::Hop { id, .. } | Job::Error { id, .. } => id,
-            })
-            .collect();
+        let ids: Vec<u64> = (1..=3).map(|n| j.append(hop_job(n)).id()).collect();
         assert_eq!(ids, [2, 3, 4], "numbers follow the jobs read at open");
         j.done(&[2, 4]);
         // A crash now: the file as it is says what is pending.

@@ -134,19 +134,15 @@ async fn literal_hosts_only(req: axum::extract::Request, next: axum::middleware:
 /// Whether `host` (a `Host` header: name or IP, then an optional port) is an IP literal or
 /// `localhost` / `*.localhost`.
 pub(crate) fn host_is_literal_or_localhost(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
+    if let Some(rest) = host.strip_prefix('[') {
         // [v6]:port
         return rest
             .split_once(']')
             .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
-    } else {
-        host.rsplit_once(':').map_or(host, |(n, port)| {
-            if port.chars().all(|c| c.is_ascii_digit()) {
-                n
-            } else {
-                host
-            }
-        })
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     name.parse::<std::net::Ipv4Addr>().is_ok()
