@@ -26,6 +26,15 @@ fn run(bench: &str, out: &Path, extra: &[&str]) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// Dataplane runs one at a time. Each picks free UDP ports on 127.0.0.2-4 and binds them
+/// later; two runs in parallel could take each other's port in between.
+static DATAPLANE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn dataplane(out: &Path, extra: &[&str]) -> Value {
+    let _one_at_a_time = DATAPLANE.lock().unwrap_or_else(|e| e.into_inner());
+    run("dataplane", out, extra)
+}
+
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     k.sort();
@@ -86,7 +95,7 @@ fn devnet_quick_writes_the_issue_shape() {
 #[test]
 fn dataplane_quick_writes_the_issue_shape() {
     let dir = tempfile::tempdir().unwrap();
-    let v = run("dataplane", dir.path(), &[]);
+    let v = dataplane(dir.path(), &[]);
     let runs = v["runs"].as_array().expect("runs");
     let policies: Vec<&str> = runs.iter().map(|r| r["policy"].as_str().unwrap()).collect();
     assert_eq!(policies, ["none", "address", "hash", "hash+address"]);
@@ -125,8 +134,7 @@ fn dataplane_quick_split_runs_with_the_ledger_on_other_cpus() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let v = run(
-        "dataplane",
+    let v = dataplane(
         dir.path(),
         &["--placement", "split", "--policies", "none,hash"],
     );
@@ -152,7 +160,7 @@ fn dataplane_quick_split_runs_with_the_ledger_on_other_cpus() {
 #[test]
 fn dataplane_quick_with_spool_journals_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let v = run("dataplane", dir.path(), &["--spool", "--policies", "none"]);
+    let v = dataplane(dir.path(), &["--spool", "--policies", "none"]);
     assert_eq!(v["load"]["spool"], true, "{}", v["load"]);
     let sfs = v["details"][0]["sfs"].as_array().expect("sfs");
     assert_eq!(sfs.len(), 3);
